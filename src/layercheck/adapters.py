@@ -1,0 +1,236 @@
+"""The one door through which properties reach an implementation.
+
+Properties never touch a layer directly: they go through a :class:`KerasAdapter`, which
+builds, calls (eagerly, in ``tf.function``, under XLA), reads and writes weights, takes
+gradients and round-trips configs. Pointing the gate at another implementation means giving
+the adapter another factory; a port to another framework provides its own adapter with the
+same methods.
+
+Each layer has a :class:`Contract`: the constructor, the weight attribute names, which of them
+are trainable, and the optional methods some properties need. A property that needs a part of
+the contract the implementation lacks fails with a "missing API" message, not an
+``AttributeError`` from deep inside.
+"""
+
+import dataclasses
+import importlib
+import weakref
+
+import numpy as np
+
+#: The names under which layers are known to the harness (options, test ids, the matrix).
+LAYER_NAMES = ("temperature_softmax", "nonnegative_projection", "memory_cell")
+
+#: The three execution modes every forward property is checked in.
+MODES = ("eager", "function", "xla")
+
+
+class MissingAPI(AssertionError):
+    """The implementation under test lacks a part of the layer's contract."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    """What the harness may use of an implementation of one layer."""
+
+    name: str
+    class_name: str
+    constructor: str
+    trainable: tuple
+    non_trainable: tuple
+    methods: tuple = ()
+
+    @property
+    def weights(self):
+        return self.trainable + self.non_trainable
+
+
+CONTRACTS = {
+    "temperature_softmax": Contract(
+        name="temperature_softmax",
+        class_name="TemperatureSoftmax",
+        constructor="TemperatureSoftmax(num_classes, initial_temperature=1.0, min_temperature=1e-3, **kwargs)",
+        trainable=("temperature",),
+        non_trainable=(),
+    ),
+    "nonnegative_projection": Contract(
+        name="nonnegative_projection",
+        class_name="NonNegativeProjection",
+        constructor="NonNegativeProjection(basis_vectors, **kwargs)",
+        trainable=("projection_weights",),
+        non_trainable=("basis_vectors",),
+        methods=("coefficients",),
+    ),
+    "memory_cell": Contract(
+        name="memory_cell",
+        class_name="MemoryCellLayer",
+        constructor="MemoryCellLayer(units, **kwargs)",
+        trainable=("kernel", "recurrent_kernel"),
+        non_trainable=("state",),
+        methods=("reset_state",),
+    ),
+}
+
+
+def production_factory(name):
+    """The production layer class registered under ``name``."""
+    from layercheck import layers
+
+    return getattr(layers, CONTRACTS[name].class_name)
+
+
+def load_factory(spec):
+    """Load ``module:attr`` (a Layer subclass or a factory taking the constructor arguments)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"an implementation is given as 'module:attr', got {spec!r}")
+    module = importlib.import_module(module_name)
+    try:
+        factory = module
+        for part in attr.split("."):
+            factory = getattr(factory, part)
+    except AttributeError:
+        raise ValueError(f"{module_name!r} has no attribute {attr!r} (from {spec!r})") from None
+    if not callable(factory):
+        raise ValueError(f"{spec!r} is not callable: give a Layer subclass or a factory")
+    return factory
+
+
+class KerasAdapter:
+    """Build, call, weights, gradients and config of one Keras implementation of a layer."""
+
+    def __init__(self, name, factory=None, origin=None):
+        if name not in CONTRACTS:
+            raise ValueError(f"unknown layer {name!r}; known: {', '.join(LAYER_NAMES)}")
+        self.contract = CONTRACTS[name]
+        self.factory = factory if factory is not None else production_factory(name)
+        self.origin = origin or f"layercheck.layers:{self.contract.class_name} (production)"
+        self._functions = weakref.WeakKeyDictionary()
+
+    @property
+    def name(self):
+        return self.contract.name
+
+    def __repr__(self):
+        return f"KerasAdapter({self.name!r}, {self.origin})"
+
+    # -- construction -------------------------------------------------------------------
+
+    def make(self, *args, **kwargs):
+        """A new, unbuilt instance: ``factory(*args, **kwargs)``."""
+        return self.factory(*args, **kwargs)
+
+    def build(self, layer, input_shape):
+        """Build eagerly (XLA needs variables created before it compiles)."""
+        if not layer.built:
+            layer.build(tuple(input_shape))
+        return layer
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def call(self, layer, inputs, mode="eager"):
+        """``layer(inputs)`` in ``mode`` ("eager", "function" or "xla"), as a NumPy array."""
+        import tensorflow as tf
+
+        inputs = tf.convert_to_tensor(inputs)
+        self.build(layer, inputs.shape)
+        if mode == "eager":
+            return _numpy(layer(inputs))
+        return _numpy(self.function(layer, mode)(inputs))
+
+    def function(self, layer, mode):
+        """The traced call of ``layer`` in ``mode``, made once per layer and mode.
+
+        ``reduce_retracing`` lets a second input shape generalise the trace instead of adding
+        one per shape.
+        """
+        import tensorflow as tf
+
+        if mode not in ("function", "xla"):
+            raise ValueError(f"mode must be 'function' or 'xla' here, got {mode!r}")
+        per_layer = self._functions.setdefault(layer, {})
+        if mode not in per_layer:
+            per_layer[mode] = tf.function(
+                lambda inputs: layer(inputs), reduce_retracing=True, jit_compile=(mode == "xla")
+            )
+        return per_layer[mode]
+
+    def tracing_count(self, layer, mode):
+        """How often the traced call of ``layer`` in ``mode`` has been traced."""
+        return self.function(layer, mode).experimental_get_tracing_count()
+
+    def method(self, layer, method_name):
+        """A bound optional method of the contract, or a :class:`MissingAPI` failure."""
+        bound = getattr(layer, method_name, None)
+        if not callable(bound):
+            raise MissingAPI(
+                f"missing API: {type(layer).__name__} has no method {method_name!r}, which the "
+                f"{self.name} contract lists ({', '.join(self.contract.methods)}) and this property needs"
+            )
+        return bound
+
+    # -- weights --------------------------------------------------------------------------
+
+    def variable(self, layer, weight_name):
+        """The variable behind the contract's weight ``weight_name``."""
+        if weight_name not in self.contract.weights:
+            raise ValueError(f"{weight_name!r} is not a weight of {self.name}: {self.contract.weights}")
+        variable = getattr(layer, weight_name, None)
+        if variable is None:
+            raise MissingAPI(
+                f"missing API: {type(layer).__name__} has no weight attribute {weight_name!r} "
+                f"(the {self.name} contract has {', '.join(self.contract.weights)}); build it first?"
+            )
+        return variable
+
+    def weight(self, layer, weight_name):
+        """The value of a weight as a NumPy array."""
+        return _numpy(self.variable(layer, weight_name))
+
+    def assign(self, layer, weight_name, value):
+        """Give the weight ``weight_name`` the value ``value`` (cast to the variable's dtype)."""
+        variable = self.variable(layer, weight_name)
+        variable.assign(np.asarray(value).astype(variable.dtype.name if hasattr(variable.dtype, "name") else variable.dtype))
+
+    # -- gradients ------------------------------------------------------------------------
+
+    def gradients(self, layer, inputs, cotangent, mode="eager"):
+        """VJP of ``sum(layer(inputs) * cotangent)`` for the inputs and every trainable weight.
+
+        Returns ``{"inputs": ..., <trainable weight name>: ...}`` as NumPy arrays; a weight that
+        gets no gradient (``None`` from the tape) maps to ``None``.
+        """
+        import tensorflow as tf
+
+        inputs = tf.convert_to_tensor(inputs)
+        self.build(layer, inputs.shape)
+        variables = [self.variable(layer, name) for name in self.contract.trainable]
+
+        def vjp(inputs, cotangent):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                outputs = layer(inputs)
+                loss = tf.reduce_sum(tf.cast(outputs, cotangent.dtype) * cotangent)
+            return tape.gradient(loss, [inputs, *variables])
+
+        if mode != "eager":
+            vjp = tf.function(vjp, jit_compile=(mode == "xla"))
+        results = vjp(inputs, tf.convert_to_tensor(cotangent))
+        names = ("inputs", *self.contract.trainable)
+        return {name: None if value is None else _numpy(value) for name, value in zip(names, results)}
+
+    # -- config ---------------------------------------------------------------------------
+
+    def config(self, layer):
+        return layer.get_config()
+
+    def from_config(self, layer, config):
+        return type(layer).from_config(config)
+
+
+def _numpy(value):
+    """A NumPy copy of a tensor or variable; low-precision floats widened to float32."""
+    array = np.array(value)
+    if array.dtype.kind == "V" or array.dtype.name in ("bfloat16", "float16"):
+        return array.astype(np.float32)
+    return array

@@ -1,0 +1,117 @@
+"""Assertion helpers whose failure messages read like the specification.
+
+Every failure names the layer, the property, the device, the dtype, the parameters, the
+largest difference and where it is, and the command that reruns exactly that case.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+
+class PropertyFailure(AssertionError):
+    """A property of a layer does not hold. The message is the whole report."""
+
+
+@dataclasses.dataclass
+class Case:
+    """What is under test in one example: printed at the top of every failure."""
+
+    layer: str
+    prop: str
+    device: str = "-"
+    dtype: str = "float32"
+    params: dict = dataclasses.field(default_factory=dict)
+
+    def header(self):
+        return f"{self.layer}: property '{self.prop}' failed on {self.device} in {self.dtype}"
+
+    def describe_params(self):
+        parts = []
+        for name, value in self.params.items():
+            if isinstance(value, np.ndarray):
+                value = f"array(shape={value.shape}, dtype={value.dtype}, min={_fmt(value.min())}, max={_fmt(value.max())})"
+            parts.append(f"{name}={value}")
+        return ", ".join(parts) if parts else "(none)"
+
+
+def fail(case, claim, details=""):
+    """Raise :class:`PropertyFailure` with the standard report."""
+    lines = [case.header(), f"  claim: {claim}"]
+    if details:
+        lines.extend(f"  {line}" for line in details.rstrip().splitlines())
+    lines.append(f"  parameters: {case.describe_params()}")
+    lines.append(f"  rerun: {rerun_command()}")
+    raise PropertyFailure("\n".join(lines))
+
+
+def check(condition, case, claim, details=""):
+    """Fail with ``claim`` unless ``condition`` is true."""
+    if not bool(condition):
+        fail(case, claim, details)
+
+
+def assert_close(actual, expected, case, tolerance, *, claim, scale=1.0):
+    """``|actual - expected| <= tolerance.atol * scale + tolerance.rtol * |expected|`` elementwise.
+
+    ``scale`` (scalar or broadcastable array) is the magnitude of the terms the value was
+    summed from; see :mod:`layercheck.tolerances`.
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        fail(case, claim, f"shape: got {actual.shape}, expected {expected.shape}")
+    nonfinite = ~np.isfinite(actual) & np.isfinite(expected)
+    if nonfinite.any():
+        index = _first_index(nonfinite)
+        fail(
+            case,
+            claim,
+            f"{int(nonfinite.sum())} non-finite value(s) where the reference is finite; "
+            f"first at index {index}: got {actual[index]!r}, expected {_fmt(expected[index])}",
+        )
+    difference = np.abs(actual - expected)
+    allowed = tolerance.atol * np.broadcast_to(scale, expected.shape) + tolerance.rtol * np.abs(expected)
+    bad = ~(difference <= allowed)
+    if not bad.any():
+        return
+    worst = _first_index(difference == difference.max())
+    relative = difference / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
+    worst_relative = _first_index(relative == relative.max())
+    details = (
+        f"{int(bad.sum())} of {bad.size} element(s) differ beyond rtol={tolerance.rtol:g}, "
+        f"atol={tolerance.atol:g} (x scale, largest scale {_fmt(np.max(scale))})\n"
+        f"largest absolute difference {_fmt(difference[worst])} at index {worst}: "
+        f"got {_fmt(actual[worst])}, expected {_fmt(expected[worst])}\n"
+        f"largest relative difference {_fmt(relative[worst_relative])} at index {worst_relative}\n"
+        f"tolerance: {tolerance.reason}"
+    )
+    fail(case, claim, details)
+
+
+def rerun_command():
+    """The command that reruns the current test exactly (under the same profile)."""
+    node = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+    if not node:
+        return "(not running under pytest)"
+    try:
+        from hypothesis import settings
+
+        profile = settings._current_profile  # noqa: SLF001 - Hypothesis has no public getter
+    except Exception:  # pragma: no cover - Hypothesis always has one
+        profile = "ci"
+    return (
+        f"pytest '{node}' -p no:xdist --hypothesis-profile={profile}"
+        "  (the same profile replays the same examples; Hypothesis also prints a "
+        "@reproduce_failure blob under the ci and thorough profiles)"
+    )
+
+
+def _first_index(mask):
+    indices = np.argwhere(mask)
+    return tuple(int(i) for i in indices[0]) if indices.size else ()
+
+
+def _fmt(value):
+    return f"{float(value):.9g}"

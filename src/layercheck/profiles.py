@@ -1,0 +1,52 @@
+"""Hypothesis profiles for the gate.
+
+* ``dev``: the local default. Few examples, randomized, so a developer's run is quick and
+  still explores something new each time.
+* ``ci``: loaded when the ``CI`` environment variable is set. Derandomized (the same
+  examples every run: a red CI is reproducible on any machine), no database, the failure
+  blob printed, enough examples to cover the strategies' families.
+* ``thorough``: nightly. Many more examples, randomized.
+
+None has a deadline: TensorFlow traces a function on its first call, which would land in the
+first example's time and make Hypothesis report "Unreliable test timings". pytest-timeout
+guards against hangs instead (``timeout`` in pyproject.toml).
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+PROFILES = ("dev", "ci", "thorough")
+_SLOW_IS_EXPECTED = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+def register():
+    """Register the three profiles (idempotent)."""
+    settings.register_profile(
+        "dev",
+        max_examples=10,
+        deadline=None,
+        suppress_health_check=_SLOW_IS_EXPECTED,
+    )
+    settings.register_profile(
+        "ci",
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=_SLOW_IS_EXPECTED,
+    )
+    settings.register_profile(
+        "thorough",
+        max_examples=300,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=_SLOW_IS_EXPECTED,
+    )
+
+
+def default_profile():
+    """``ci`` when the ``CI`` environment variable is set (and not "false"/"0"), else ``dev``."""
+    ci = os.environ.get("CI", "")
+    return "ci" if ci and ci.lower() not in ("0", "false", "no") else "dev"

@@ -1,0 +1,130 @@
+"""The layercheck pytest plugin (registered as the ``pytest11`` entry point ``layercheck``).
+
+A project that pip-installs layercheck gets, without copying a conftest:
+
+* the Hypothesis profiles ``dev``, ``ci`` and ``thorough`` (``ci`` when ``CI`` is set, else
+  ``dev``; ``--hypothesis-profile`` wins);
+* ``--layercheck-devices`` / ``LAYERCHECK_DEVICES`` to restrict the devices, and
+  ``--layercheck-cpu-devices`` / ``LAYERCHECK_CPU_DEVICES`` for the CPU split;
+* ``--layer-impl NAME=module:attr`` / ``LAYERCHECK_LAYER_IMPL`` to point the gate at another
+  implementation;
+* a ``device`` parameter: a test that takes ``device`` runs once per logical device, with the
+  device in its id (``[CPU:0]``);
+* the fixture ``adapter_for`` (layer name -> :class:`~layercheck.adapters.KerasAdapter`).
+
+TensorFlow is imported only when a test needs devices, so plain NumPy tests stay fast.
+"""
+
+import os
+
+import pytest
+
+from layercheck import adapters, devices, environment, profiles
+
+LAYER_IMPL_ENV = "LAYERCHECK_LAYER_IMPL"
+
+# Registered at import, before Hypothesis's own plugin loads ``--hypothesis-profile``.
+profiles.register()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("layercheck", "layercheck: property gate for Keras layers")
+    group.addoption(
+        "--layercheck-devices",
+        default=None,
+        metavar="NAMES",
+        help=f"comma-separated logical devices to run on, e.g. CPU:0,GPU:0 (env {devices.DEVICES_ENV}); default: all",
+    )
+    group.addoption(
+        "--layercheck-cpu-devices",
+        default=None,
+        type=int,
+        metavar="N",
+        help=f"split the CPU into N logical devices (env {devices.CPU_DEVICES_ENV}; default {devices.DEFAULT_CPU_DEVICES})",
+    )
+    group.addoption(
+        "--layer-impl",
+        action="append",
+        default=[],
+        metavar="NAME=module:attr",
+        help=f"run the gate against another implementation of layer NAME ({', '.join(adapters.LAYER_NAMES)}); "
+        f"repeatable; env {LAYER_IMPL_ENV} takes the same, separated by spaces or commas",
+    )
+
+
+def pytest_configure(config):
+    environment.prepare()
+    if not config.getoption("hypothesis_profile", default=None):
+        from hypothesis import settings
+
+        settings.load_profile(profiles.default_profile())
+    config._layercheck_adapters = _adapters_from(config)  # noqa: SLF001 - pytest's idiom for plugin state
+
+
+def _adapters_from(config):
+    specs = list(config.getoption("layer_impl") or [])
+    from_env = os.environ.get(LAYER_IMPL_ENV, "")
+    specs = from_env.replace(",", " ").split() + specs
+    chosen = {}
+    for spec in specs:
+        name, sep, target = spec.partition("=")
+        if not sep or name not in adapters.LAYER_NAMES:
+            raise pytest.UsageError(
+                f"--layer-impl expects NAME=module:attr with NAME one of {', '.join(adapters.LAYER_NAMES)}, got {spec!r}"
+            )
+        chosen[name] = target
+    result = {}
+    for name in adapters.LAYER_NAMES:
+        if name in chosen:
+            try:
+                factory = adapters.load_factory(chosen[name])
+            except (ImportError, ValueError) as error:
+                raise pytest.UsageError(f"--layer-impl {name}={chosen[name]}: {error}") from error
+            result[name] = adapters.KerasAdapter(name, factory, origin=chosen[name])
+        else:
+            result[name] = None  # the production layer, made on first use
+    return result
+
+
+def adapter_for_config(config, name):
+    """The adapter under test for layer ``name`` in this run."""
+    table = config._layercheck_adapters  # noqa: SLF001
+    if table[name] is None:
+        table[name] = adapters.KerasAdapter(name)
+    return table[name]
+
+
+def devices_for_config(config):
+    """The logical devices of this run, configured on first use (identical on every worker)."""
+    cached = getattr(config, "_layercheck_devices", None)
+    if cached is None:
+        cached = devices.configure(
+            cpu_devices=config.getoption("layercheck_cpu_devices"),
+            selection=config.getoption("layercheck_devices"),
+        )
+        config._layercheck_devices = cached  # noqa: SLF001
+    return cached
+
+
+def pytest_generate_tests(metafunc):
+    if "device" in metafunc.fixturenames:
+        run_devices = devices_for_config(metafunc.config)
+        metafunc.parametrize("device", run_devices, ids=[device.name for device in run_devices])
+
+
+def pytest_report_header(config):
+    table = config._layercheck_adapters  # noqa: SLF001
+    lines = []
+    for name in adapters.LAYER_NAMES:
+        adapter = table[name]
+        lines.append(f"layercheck: {name} under test: {adapter.origin if adapter else 'production layer'}")
+    from hypothesis import settings
+
+    lines.append(f"layercheck: hypothesis profile {settings._current_profile}")  # noqa: SLF001
+    return lines
+
+
+@pytest.fixture
+def adapter_for(request):
+    """``adapter_for(name)``: the adapter of the implementation under test for layer ``name``."""
+    return lambda name: adapter_for_config(request.config, name)

@@ -1,0 +1,96 @@
+"""The tolerance table: one entry per dtype, for forward values and for gradients.
+
+A comparison passes where, elementwise,
+
+    |actual - expected| <= atol * scale + rtol * |expected|
+
+``expected`` comes from the float64 reference evaluated on the very values the layer saw
+(inputs and weights rounded to the compute dtype), so a tolerance only has to cover the
+rounding inside the layer's own computation. ``scale`` is 1 for bounded outputs (softmax
+probabilities, tanh). For sums of products it is the same sum over absolute values
+(``|x| @ |W|``...): the rounding error of a dot product is bounded by eps times that sum
+(Higham, *Accuracy and Stability of Numerical Algorithms*, 3.1), and without it a purely
+relative test fails wherever terms cancel.
+
+Every entry is here, in one place, with its reason. A property that needs another tolerance
+adds an entry to :data:`OVERRIDES`, keyed by (layer, property, dtype), with its reason.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+    reason: str
+
+
+#: Forward comparisons against the float64 reference, by dtype policy name.
+FORWARD = {
+    "float64": Tolerance(
+        rtol=1e-12,
+        atol=1e-13,
+        reason="float64 rounding (eps 2.2e-16) over at most a few hundred terms",
+    ),
+    "float32": Tolerance(
+        rtol=1e-5,
+        atol=1e-6,
+        reason="float32 rounding (eps 1.2e-7) over at most a few hundred terms, with headroom "
+        "for oneDNN's and XLA's summation orders",
+    ),
+    "mixed_float16": Tolerance(
+        rtol=1e-2,
+        atol=4e-3,
+        reason="float16 compute (eps 9.8e-4): inputs and weights are rounded before the call, "
+        "then each intermediate (matmul, shift, exp, sum, divide) rounds again",
+    ),
+    "mixed_bfloat16": Tolerance(
+        rtol=6e-2,
+        atol=3e-2,
+        reason="bfloat16 compute (eps 7.8e-3, 8 mantissa bits): several roundings in a row",
+    ),
+}
+
+#: Gradient comparisons (tape against reference VJP), by dtype policy name.
+GRADIENT = {
+    "float64": Tolerance(rtol=1e-10, atol=1e-12, reason="float64 rounding through a backward pass"),
+    "float32": Tolerance(
+        rtol=1e-4,
+        atol=1e-5,
+        reason="the backward pass compounds float32 rounding of the forward one (JAX uses 2e-3)",
+    ),
+    "mixed_float16": Tolerance(rtol=5e-2, atol=1e-2, reason="float16 forward and backward"),
+    "mixed_bfloat16": Tolerance(rtol=2e-1, atol=5e-2, reason="bfloat16 forward and backward"),
+}
+
+#: (layer, property, dtype) -> Tolerance for cases the table above does not fit.
+OVERRIDES = {}
+
+#: The numpy dtype a policy computes in (bfloat16 through ml_dtypes, which TF depends on).
+COMPUTE_DTYPES = {
+    "float64": "float64",
+    "float32": "float32",
+    "mixed_float16": "float16",
+    "mixed_bfloat16": "bfloat16",
+}
+
+
+def forward(dtype, layer=None, prop=None):
+    """The forward tolerance for ``dtype`` (a policy name), honouring :data:`OVERRIDES`."""
+    return _lookup(FORWARD, dtype, layer, prop)
+
+
+def gradient(dtype, layer=None, prop=None):
+    """The gradient tolerance for ``dtype`` (a policy name), honouring :data:`OVERRIDES`."""
+    return _lookup(GRADIENT, dtype, layer, prop)
+
+
+def _lookup(table, dtype, layer, prop):
+    override = OVERRIDES.get((layer, prop, dtype))
+    if override is not None:
+        return override
+    try:
+        return table[dtype]
+    except KeyError:
+        raise ValueError(f"no tolerance for dtype {dtype!r}; known: {sorted(table)}") from None
