@@ -129,14 +129,19 @@ class KerasAdapter:
     # -- calls ----------------------------------------------------------------------------
 
     def call(self, layer, inputs, mode="eager"):
-        """``layer(inputs)`` in ``mode`` ("eager", "function" or "xla"), as a NumPy array."""
+        """``layer(inputs)`` in ``mode`` ("eager", "function" or "xla"), as a NumPy array
+        (float16 and bfloat16 widened to float32; :meth:`call_tensor` keeps the dtype)."""
+        return _numpy(self.call_tensor(layer, inputs, mode))
+
+    def call_tensor(self, layer, inputs, mode="eager"):
+        """``layer(inputs)`` in ``mode``, as the tensor the implementation returned."""
         import tensorflow as tf
 
         inputs = tf.convert_to_tensor(inputs)
         self.build(layer, inputs.shape)
         if mode == "eager":
-            return _numpy(layer(inputs))
-        return _numpy(self.function(layer, mode)(inputs))
+            return layer(inputs)
+        return self.function(layer, mode)(inputs)
 
     def function(self, layer, mode):
         """The traced call of ``layer`` in ``mode``, made once per layer and mode.
@@ -154,6 +159,10 @@ class KerasAdapter:
                 lambda inputs: layer(inputs), reduce_retracing=True, jit_compile=(mode == "xla")
             )
         return per_layer[mode]
+
+    def output_shape(self, layer, input_shape):
+        """What the implementation says its output shape is for ``input_shape``."""
+        return tuple(layer.compute_output_shape(tuple(input_shape)))
 
     def tracing_count(self, layer, mode):
         """How often the traced call of ``layer`` in ``mode`` has been traced."""
@@ -230,7 +239,7 @@ class KerasAdapter:
 
 def _numpy(value):
     """A NumPy copy of a tensor or variable; low-precision floats widened to float32."""
-    array = np.array(value)
+    array = np.array(value.numpy() if hasattr(value, "numpy") else value)
     if array.dtype.kind == "V" or array.dtype.name in ("bfloat16", "float16"):
         return array.astype(np.float32)
     return array

@@ -12,7 +12,8 @@ A project that pip-installs layercheck gets, without copying a conftest:
   device in its id (``[CPU:0]``);
 * the fixture ``adapter_for`` (layer name -> :class:`~layercheck.adapters.KerasAdapter`).
 
-TensorFlow is imported only when a test needs devices, so plain NumPy tests stay fast.
+Devices are configured at the start of collection (on every xdist worker, before any test
+module is imported), which imports TensorFlow once per process.
 """
 
 import os
@@ -106,6 +107,12 @@ def devices_for_config(config):
     return cached
 
 
+def pytest_collection(session):
+    # Before any test module is imported: a module that runs a TF op at import would
+    # initialise the runtime and freeze the device layout.
+    devices_for_config(session.config)
+
+
 def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
         run_devices = devices_for_config(metafunc.config)
@@ -124,7 +131,7 @@ def pytest_report_header(config):
     return lines
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def adapter_for(request):
     """``adapter_for(name)``: the adapter of the implementation under test for layer ``name``."""
     return lambda name: adapter_for_config(request.config, name)

@@ -1,0 +1,169 @@
+"""Properties every layer shares: execution modes, devices, dtypes and shapes.
+
+* eager, ``tf.function`` and XLA give the same outputs;
+* a traced call is not traced again for every call;
+* every device gives the same outputs;
+* float32, float64, mixed_float16 and mixed_bfloat16 each match the reference within that
+  dtype's tolerance, with float weights in float32 (float64 for float64) and outputs in the
+  compute dtype;
+* the output shape is what ``compute_output_shape`` says.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given
+from hypothesis import strategies as st
+
+from layercheck import adapters, cases, tolerances
+from layercheck.assertions import Case, assert_close, check
+
+LAYERS = adapters.LAYER_NAMES
+DTYPES = tuple(tolerances.FORWARD)
+VARIABLE_DTYPES = {"float64": "float64", "float32": "float32", "mixed_float16": "float32", "mixed_bfloat16": "float32"}
+
+
+def dtype_name(dtype):
+    return getattr(dtype, "name", dtype)
+
+
+@pytest.mark.device_sensitive
+@pytest.mark.parametrize("layer_name", LAYERS)
+@given(data=st.data())
+def test_eager_function_and_xla_agree(layer_name, device, adapter_for, data):
+    """One example, three fresh layers with the same weights: eager, tf.function, XLA."""
+    adapter = adapter_for(layer_name)
+    example = data.draw(cases.examples(layer_name), label="example")
+    case = Case(adapter.contract.class_name, "eager, tf.function and XLA agree", device.name, "float32", example.params())
+    with tf.device(device.tf_name):
+        eager, _ = cases.run(adapter, example, "eager")
+        for mode in ("function", "xla"):
+            traced, _ = cases.run(adapter, example, mode)
+            assert_close(
+                traced,
+                eager,
+                case,
+                tolerances.forward("float32", layer_name, "modes agree"),
+                claim=f"the {mode} output equals the eager output",
+                scale=cases.error_scale(example),
+            )
+
+
+@pytest.mark.parametrize("layer_name", LAYERS)
+@given(data=st.data())
+def test_traced_call_is_not_retraced_for_every_call(layer_name, adapter_for, data):
+    """Calls with one input shape trace once; new batch sizes generalise the trace once."""
+    adapter = adapter_for(layer_name)
+    example = data.draw(cases.examples(layer_name), label="example")
+    case = Case(adapter.contract.class_name, "a traced call is not retraced for every call", params=example.params())
+    layer = cases.make_layer(adapter, example)
+    cases.run(adapter, example, "function", layer=layer)
+    if layer_name != "memory_cell":  # (the memory cell's sequence already repeats the shape)
+        cases.run(adapter, example, "function", layer=layer)
+    traces = adapter.tracing_count(layer, "function")
+    check(traces == 1, case, "calls with one input shape trace the call once", f"traced {traces} times")
+    if layer_name == "memory_cell":
+        return  # the state fixes the batch size: another batch size is an error, not a retrace
+    inputs = example.call_inputs[0]
+    for batch in (1, 3, 5):
+        adapter.call(layer, np.repeat(inputs[:1], batch, axis=0), "function")
+    traces = adapter.tracing_count(layer, "function")
+    check(
+        traces <= 2,
+        case,
+        "three more batch sizes add at most one trace (a shape-relaxed one)",
+        f"traced {traces} times for 4 batch sizes",
+    )
+
+
+@pytest.mark.parametrize("layer_name", LAYERS)
+@given(data=st.data())
+def test_devices_agree(layer_name, adapter_for, request, data):
+    """The same example on every logical device gives the same outputs."""
+    from layercheck.pytest_plugin import devices_for_config
+
+    run_devices = devices_for_config(request.config)
+    if len(run_devices) < 2:
+        pytest.skip(f"only one device selected ({run_devices[0]}): nothing to compare")
+    adapter = adapter_for(layer_name)
+    example = data.draw(cases.examples(layer_name), label="example")
+    outputs = {}
+    for device in run_devices:
+        with tf.device(device.tf_name):
+            outputs[device.name], _ = cases.run(adapter, example, "eager")
+    first, *others = run_devices
+    for device in others:
+        case = Case(adapter.contract.class_name, "devices agree", f"{device} vs {first}", "float32", example.params())
+        assert_close(
+            outputs[device.name],
+            outputs[first.name],
+            case,
+            tolerances.forward("float32", layer_name, "devices agree"),
+            claim=f"the output on {device} equals the output on {first}",
+            scale=cases.error_scale(example),
+        )
+
+
+@pytest.mark.device_sensitive
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layer_name", LAYERS)
+@given(data=st.data())
+def test_matches_the_reference_in_every_dtype(layer_name, dtype, device, adapter_for, data):
+    """Each dtype policy: weights in the variable dtype, outputs in the compute dtype, values
+    within that dtype's tolerance of the reference on what the layer saw."""
+    adapter = adapter_for(layer_name)
+    example = data.draw(cases.examples(layer_name), label="example")
+    case = Case(adapter.contract.class_name, "matches the reference in its dtype", device.name, dtype, example.params())
+    compute_dtype = tolerances.COMPUTE_DTYPES[dtype]
+    with tf.device(device.tf_name):
+        layer = cases.make_layer(adapter, example, dtype)
+        for name in adapter.contract.trainable:
+            found = dtype_name(adapter.variable(layer, name).dtype)
+            check(
+                found == VARIABLE_DTYPES[dtype],
+                case,
+                f"the weight {name!r} is stored in {VARIABLE_DTYPES[dtype]}",
+                f"it is {found}",
+            )
+        input_dtype = np.float64 if dtype == "float64" else np.float32
+        outputs = []
+        for step_inputs in example.call_inputs:
+            tensor = adapter.call_tensor(layer, np.asarray(step_inputs, dtype=input_dtype))
+            check(
+                tensor.dtype.name == compute_dtype,
+                case,
+                f"the output is in the compute dtype {compute_dtype}",
+                f"it is {tensor.dtype.name}",
+            )
+            outputs.append(np.asarray(tensor, dtype=np.float64))
+    actual = np.stack(outputs) if layer_name == "memory_cell" else outputs[0]
+    assert_close(
+        actual,
+        cases.reference_outputs(example, dtype),
+        case,
+        tolerances.forward(dtype, layer_name, "matches the reference in its dtype"),
+        claim=f"the {dtype} output equals the float64 reference on the values the layer saw",
+        scale=cases.error_scale(example, dtype),
+    )
+
+
+@pytest.mark.parametrize("layer_name", LAYERS)
+@given(data=st.data())
+def test_output_shape_is_what_compute_output_shape_says(layer_name, adapter_for, data):
+    """``compute_output_shape`` agrees with the real output, with a known or unknown batch."""
+    adapter = adapter_for(layer_name)
+    example = data.draw(cases.examples(layer_name), label="example")
+    case = Case(adapter.contract.class_name, "the output shape is what compute_output_shape says", params=example.params())
+    layer = cases.make_layer(adapter, example)
+    step_inputs = example.call_inputs[0]
+    actual = adapter.call(layer, step_inputs).shape
+    declared = adapter.output_shape(layer, step_inputs.shape)
+    check(declared == actual, case, "compute_output_shape(input shape) is the output's shape", f"declared {declared}, got {actual}")
+    unknown_batch = (None, *step_inputs.shape[1:])
+    declared = adapter.output_shape(layer, unknown_batch)
+    check(
+        declared == (None, *actual[1:]),
+        case,
+        "with an unknown batch size, compute_output_shape keeps it unknown and the rest exact",
+        f"declared {declared} for {unknown_batch}, output {actual}",
+    )

@@ -1,0 +1,491 @@
+"""Properties of TemperatureSoftmax: ``softmax(x / max(T, min_temperature))`` over the last axis.
+
+Invariants (one test each; every test runs on each logical device, each example in an
+execution mode drawn from eager / ``tf.function`` / XLA: a fresh layer per example means a
+fresh XLA compilation, about 0.2 s, too dear for every example of every property, and
+test_execution_modes.py checks that the three modes agree on every example):
+
+1. float32 outputs equal the float64 reference on the values the layer saw;
+2. every row sums to one;
+3. every output lies in the closed unit interval [0, 1] (exactly, not within a tolerance);
+4. adding a constant to a row changes nothing (the shift is exact in float32 by construction);
+5. the order of the logits is preserved: the largest logit gets the largest probability,
+   ``x_i > x_j`` gives ``p_i >= p_j``, strictly where the probabilities are distinguishable in
+   float32, and equal logits get equal probabilities (see the test for the exact claims);
+6. at temperature one the layer is ``tf.nn.softmax``, an independent implementation;
+7. a higher temperature never lowers the entropy of a row;
+8. at extreme logits (up to 1e30 in float32, 1e300 in float64) and temperatures down to the
+   floor, the outputs are finite and the rows sum to one, in float32 and float64;
+9. optimizer steps that push the temperature down (SGD or Adam, learning rates up to 1e6)
+   leave it finite and at or above its floor, and the outputs finite.
+
+Inputs come from ``cases.examples("temperature_softmax")`` (ranks 2 and 3, batch sides from
+1, logits up to 30, temperatures log-uniform in [1e-3, 1e3], one in ten exactly at the floor).
+"""
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from layercheck import adapters, cases, tolerances
+from layercheck import strategies as lcst
+from layercheck.assertions import Case, assert_close, check
+
+LAYER = "temperature_softmax"
+
+#: The constructor's default ``min_temperature`` (the layer contract's floor).
+DEFAULT_FLOOR = 1e-3
+
+#: Smallest positive normal float32: below it a probability carries no relative precision
+#: (and TensorFlow flushes subnormals to zero on CPU), so claims about ratios stop there.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+modes = st.sampled_from(adapters.MODES)
+
+# The adapter fixtures are function-scoped but stateless (an adapter per run; each example
+# makes its own layer), so sharing them across a test's examples is what we want. The
+# profile's own suppressions are kept; every other setting comes from the profile.
+stateless_fixtures = settings(
+    suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture]
+)
+
+
+def _case(adapter, prop, device, example, dtype="float32", **extra):
+    return Case(adapter.contract.class_name, prop, device.name, dtype, {**example.params(), **extra})
+
+
+def _rows(array):
+    """The rows (slices along the last axis) as a 2-D array."""
+    return np.asarray(array, dtype=np.float64).reshape(-1, np.shape(array)[-1])
+
+
+def _with_temperature(example, temperature):
+    return dataclasses.replace(example, kwargs={**example.kwargs, "initial_temperature": temperature})
+
+
+def _entropy(probabilities):
+    """Row entropies ``-sum p log p`` (with ``0 log 0 = 0``) in float64."""
+    p = _rows(probabilities)
+    return -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
+
+
+def _entropy_error_bound(probabilities, tolerance):
+    """The entropy error implied by the forward tolerance on each probability.
+
+    ``d(-p log p)/dp = -(1 + log p)``, so an error of at most ``atol + rtol * p`` in each
+    ``p`` moves a row's entropy by at most ``sum (atol + rtol p) |1 + log p|`` to first
+    order; ``log`` is taken of ``max(p, tiny)`` so that underflowed probabilities count with
+    the largest ``|log p|`` float32 can represent, which also bounds ``-q log q`` for a true
+    ``q <= atol``.
+    """
+    p = _rows(probabilities)
+    per_entry = (tolerance.atol + tolerance.rtol * p) * (1.0 + np.abs(np.log(np.maximum(p, FLOAT32_TINY))))
+    return per_entry.sum(axis=-1)
+
+
+# -- 1 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_equals_reference(temperature_softmax, device, data):
+    """float32 outputs equal ``reference.temperature_softmax`` (float64) on the float32 values
+    the layer saw, within the float32 forward tolerance.
+
+    The layer subtracts the row maximum before dividing by T, so the rounding error of each
+    exponent is eps * |z| and that of each probability at most about eps * p * |z| <= eps / e:
+    the absolute tolerance holds even at the floor, where |z| reaches 6e4.
+    """
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    # Coverage of the shapes the brief requires (see --hypothesis-show-statistics).
+    event(f"input rank {example.inputs.ndim}{', batch 1' if example.inputs.shape[0] == 1 else ''}")
+    mode = data.draw(modes, label="mode")
+    prop = "float32 outputs equal the reference"
+    case = _case(adapter, prop, device, example, mode=mode)
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example, mode)
+    assert_close(
+        outputs,
+        cases.reference_outputs(example, "float32"),
+        case,
+        tolerances.forward("float32", LAYER, prop),
+        claim=f"the {mode} output equals reference.temperature_softmax on the values the layer saw",
+        scale=cases.error_scale(example),
+    )
+
+
+# -- 2 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_rows_sum_to_one(temperature_softmax, device, data):
+    """Each row is a probability vector: its float32 entries, summed in float64, give one
+    within the forward tolerance (each entry carries a relative error of a few eps)."""
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    mode = data.draw(modes, label="mode")
+    prop = "rows sum to one"
+    case = _case(adapter, prop, device, example, mode=mode)
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example, mode)
+    sums = _rows(outputs).sum(axis=-1)
+    assert_close(
+        sums,
+        np.ones_like(sums),
+        case,
+        tolerances.forward("float32", LAYER, prop),
+        claim="every row of the output sums to 1",
+    )
+
+
+# -- 3 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_outputs_lie_in_the_unit_interval(temperature_softmax, device, data):
+    """Every output is a finite number in [0, 1], exactly: ``exp(z) / sum(exp(z))`` with a sum
+    that includes ``exp(z)`` cannot exceed 1 in floating point (rounding is monotone), so even
+    an ulp above 1 (which makes ``log(1 - p)`` NaN downstream) is a defect."""
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    mode = data.draw(modes, label="mode")
+    case = _case(adapter, "outputs lie in the unit interval", device, example, mode=mode)
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example, mode)
+    outside = ~((outputs >= 0.0) & (outputs <= 1.0))  # NaN is outside too
+    if outside.any():
+        index = tuple(int(i) for i in np.argwhere(outside)[0])
+        details = f"{int(outside.sum())} of {outside.size} output(s) outside [0, 1]; first at index {index}: {outputs[index]:.9g}"
+    else:
+        details = ""
+    check(not outside.any(), case, "every output p satisfies 0 <= p <= 1", details)
+
+
+# -- 4 -------------------------------------------------------------------------------------------
+
+
+@st.composite
+def _exactly_shifted(draw, example):
+    """``(inputs, shifted, constants)``: the example's inputs rounded onto a grid on which
+    adding a drawn per-row constant ``c`` is exact in float32, ``inputs + c``, and ``c``.
+
+    Per row, with ``M = max(1, max|x| + |c|)`` and ``E = ceil(log2 M) + 1`` (so
+    ``M <= 2**(E-1)``), values are rounded to multiples of ``q = 2**(E-24)``. Every multiple of
+    ``q`` up to ``2**E`` in magnitude has at most 24 significant bits, so ``x``, ``c`` and
+    ``x + c`` (``|x + c| <= M + q <= 2**E``) are all exactly float32, and none is subnormal
+    (``q >= 2**-23``). Each ``x`` moves by at most ``q / 2 < 2**-23 M``.
+    """
+    x = np.asarray(example.inputs, dtype=np.float64)
+    # Constants up to 2**20: at T = 1 an implementation that divides x + c by T before
+    # subtracting the row maximum then rounds each exponent by up to 0.06, which shows.
+    # Small bounds keep the grid fine (q = 2**-19 for |x + c| < 16); large ones coarsen it.
+    magnitude = 2.0 ** draw(st.integers(0, 20), label="log2 of the constants' bound")
+    constants = magnitude * draw(
+        hnp.arrays(
+            np.float64,
+            x.shape[:-1] + (1,),
+            elements=st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=False, width=32),
+        ),
+        label="row constants / bound",
+    )
+    bound = np.maximum(1.0, np.max(np.abs(x), axis=-1, keepdims=True) + np.abs(constants))
+    exponent = np.ceil(np.log2(bound)) + 1
+    quantum = np.exp2(exponent - 24)
+    x = np.rint(x / quantum) * quantum
+    constants = np.rint(constants / quantum) * quantum
+    shifted = x + constants
+    for name, values in (("inputs", x), ("shifted inputs", shifted)):
+        assert np.array_equal(values.astype(np.float32).astype(np.float64), values), (
+            f"test construction: the {name} are not exactly float32"
+        )
+    return x.astype(np.float32), shifted.astype(np.float32), constants
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_adding_a_constant_to_a_row_changes_nothing(temperature_softmax, device, data):
+    """``softmax((x + c) / T) = softmax(x / T)`` for a constant ``c`` per row.
+
+    The shift is exact in float32 (see ``_exactly_shifted``), so the two calls compute the
+    same mathematical value and any difference is the layer's own rounding: the outputs must
+    agree within the forward tolerance. (Subtracting the row maximum first makes them
+    identical; dividing by T first would not.)
+    """
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    inputs, shifted, constants = data.draw(_exactly_shifted(example), label="exact shift")
+    example = dataclasses.replace(example, inputs=inputs)
+    mode = data.draw(modes, label="mode")
+    prop = "adding a constant to a row changes nothing"
+    case = _case(adapter, prop, device, example, mode=mode, row_constants=constants)
+    with tf.device(device.tf_name):
+        layer = cases.make_layer(adapter, example)
+        plain = adapter.call(layer, inputs, mode)
+        moved = adapter.call(layer, shifted, mode)
+    assert_close(
+        moved,
+        plain,
+        case,
+        tolerances.forward("float32", LAYER, prop),
+        claim="the output on x + c (c constant along each row) equals the output on x",
+    )
+
+
+# -- 5 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_preserves_order(temperature_softmax, device, data):
+    """The probabilities are ranked as the logits are (T > 0 makes ``x -> p`` monotone).
+
+    With ``x`` the float32 inputs, ``p`` the layer's outputs, ``q`` the float64 reference on
+    ``x``, ``rtol`` the float32 forward rtol and ``tiny`` the smallest normal float32, for every
+    row and every pair of entries ``i, j`` of it:
+
+    * argmax: at every maximal logit, ``p >= max(p) * (1 - rtol) - tiny``;
+    * ties: ``x_i == x_j`` gives ``|p_i - p_j| <= rtol * max(p_i, p_j) + tiny`` (an exact tie
+      is not demanded: SIMD and scalar ``exp`` may differ by an ulp within one row);
+    * weak order: ``x_i > x_j`` gives ``p_i >= p_j * (1 - rtol) - tiny`` (an ulp of slack for
+      an ``exp`` that is not exactly monotone; subnormal or underflowed probabilities carry no
+      order information, hence ``tiny``);
+    * strict order where distinguishable: ``x_i > x_j``, ``q_j >= tiny`` and
+      ``q_i > q_j * (1 + 3 rtol)`` give ``p_i > p_j``. The reference ratio leaves room for a
+      relative error of ``rtol`` on each side, so a correct float32 layer cannot round the
+      two together; entries that underflow (``q_j < tiny``) may all become 0.
+    """
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    mode = data.draw(modes, label="mode")
+    prop = "preserves order"
+    case = _case(adapter, prop, device, example, mode=mode)
+    rtol = tolerances.forward("float32", LAYER, prop).rtol
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example, mode)
+    x = _rows(cases.as_seen(example.inputs, "float32"))
+    p = _rows(outputs)
+    q = _rows(cases.reference_outputs(example, "float32"))
+
+    def first_pair(mask):
+        row, i, j = (int(k) for k in np.argwhere(mask)[0])
+        return (
+            f"{int(mask.sum())} pair(s); first in row {row}: x[{i}]={x[row, i]:.9g}, x[{j}]={x[row, j]:.9g}, "
+            f"p[{i}]={p[row, i]:.9g}, p[{j}]={p[row, j]:.9g}, reference {q[row, i]:.9g}, {q[row, j]:.9g}"
+        )
+
+    at_max = x == x.max(axis=-1, keepdims=True)
+    low = at_max & (p < p.max(axis=-1, keepdims=True) * (1 - rtol) - FLOAT32_TINY)
+    if low.any():
+        row, i = (int(k) for k in np.argwhere(low)[0])
+        details = f"row {row}: the maximal logit x[{i}]={x[row, i]:.9g} gets {p[row, i]:.9g}, the row's largest output is {p[row].max():.9g}"
+    else:
+        details = ""
+    check(not low.any(), case, "every maximal logit gets the row's largest probability (within rtol)", details)
+
+    xi, xj = x[:, :, None], x[:, None, :]
+    pi, pj = p[:, :, None], p[:, None, :]
+    qi, qj = q[:, :, None], q[:, None, :]
+    ties = (xi == xj) & (np.abs(pi - pj) > rtol * np.maximum(pi, pj) + FLOAT32_TINY)
+    check(not ties.any(), case, "equal logits get equal probabilities (within rtol)", first_pair(ties) if ties.any() else "")
+    above = xi > xj
+    reversed_pairs = above & (pi < pj * (1 - rtol) - FLOAT32_TINY)
+    check(
+        not reversed_pairs.any(),
+        case,
+        "x_i > x_j implies p_i >= p_j (within rtol)",
+        first_pair(reversed_pairs) if reversed_pairs.any() else "",
+    )
+    distinguishable = above & (qj >= FLOAT32_TINY) & (qi > qj * (1 + 3 * rtol))
+    merged = distinguishable & ~(pi > pj)
+    check(
+        not merged.any(),
+        case,
+        "x_i > x_j implies p_i > p_j where the reference probabilities differ by more than 3 rtol and are normal",
+        first_pair(merged) if merged.any() else "",
+    )
+
+
+# -- 6 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_temperature_one_equals_plain_softmax(temperature_softmax, device, data):
+    """At ``T = 1`` the layer is ``tf.nn.softmax`` over the last axis: checked against that
+    independent implementation on the same float32 inputs on the same device."""
+    adapter = temperature_softmax
+    example = _with_temperature(data.draw(cases.examples(LAYER), label="example"), 1.0)
+    mode = data.draw(modes, label="mode")
+    prop = "temperature one equals plain softmax"
+    case = _case(adapter, prop, device, example, mode=mode)
+    inputs = np.asarray(example.inputs, dtype=np.float32)
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example, mode)
+        plain = tf.nn.softmax(tf.constant(inputs), axis=-1).numpy()
+    assert_close(
+        outputs,
+        plain,
+        case,
+        tolerances.forward("float32", LAYER, prop),
+        claim="with temperature 1 the output equals tf.nn.softmax(inputs, axis=-1)",
+    )
+
+
+# -- 7 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_higher_temperature_never_lowers_the_entropy(temperature_softmax, device, data):
+    """``T1 < T2`` gives ``H(T2) >= H(T1)`` per row, up to the entropy error that the forward
+    tolerance allows on the probabilities of both calls (see ``_entropy_error_bound``).
+
+    With ``beta = 1/T``, ``dH/dbeta = -beta Var_p(x) <= 0``: flattening a softmax cannot make
+    it more certain. One layer; the second temperature is assigned to its weight.
+    """
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    low, high = sorted(data.draw(st.tuples(lcst.temperatures(), lcst.temperatures()), label="T1, T2"))
+    example = _with_temperature(example, low)
+    mode = data.draw(modes, label="mode")
+    prop = "higher temperature never lowers the entropy"
+    case = _case(adapter, prop, device, example, mode=mode, T1=low, T2=high)
+    tolerance = tolerances.forward("float32", LAYER, prop)
+    with tf.device(device.tf_name):
+        layer = cases.make_layer(adapter, example)
+        sharp = adapter.call(layer, np.asarray(example.inputs, np.float32), mode)
+        adapter.assign(layer, "temperature", high)
+        flat = adapter.call(layer, np.asarray(example.inputs, np.float32), mode)
+    h_low, h_high = _entropy(sharp), _entropy(flat)
+    slack = _entropy_error_bound(sharp, tolerance) + _entropy_error_bound(flat, tolerance)
+    lower = h_high < h_low - slack
+    if lower.any():
+        row = int(np.argmax(h_low - slack - h_high))
+        details = (
+            f"{int(lower.sum())} row(s); worst row {row}: H(T1={low!r}) = {h_low[row]:.9g}, "
+            f"H(T2={high!r}) = {h_high[row]:.9g}, allowed error {slack[row]:.3g}"
+        )
+    else:
+        details = ""
+    check(not lower.any(), case, "entropy(T2) >= entropy(T1) - tolerance for T1 <= T2, on every row", details)
+
+
+# -- 8 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_finite_at_extreme_logits(temperature_softmax, device, data):
+    """Logits up to 1e30 (float32) or 1e300 (float64), wide-ranging, huge next to small, or
+    all equal and huge, at any temperature down to the floor: every output is finite, in
+    [0, 1], and every row sums to one within the dtype's forward tolerance.
+
+    Dividing the raw logits by T first would give inf - inf = NaN here.
+    """
+    adapter = temperature_softmax
+    dtype = data.draw(st.sampled_from(["float32", "float64"]), label="dtype")
+    example = data.draw(
+        cases.examples(LAYER, logits=lambda shape: lcst.extreme_logits(shape, dtype)), label="example"
+    )
+    mode = data.draw(modes, label="mode")
+    prop = "finite at extreme logits"
+    case = _case(adapter, prop, device, example, dtype, mode=mode)
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example, mode, dtype)
+    bad = ~np.isfinite(outputs) | (outputs < 0) | (outputs > 1)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        details = f"{int(bad.sum())} of {bad.size} output(s) non-finite or outside [0, 1]; first at index {index}: {outputs[index]:.9g}"
+    else:
+        details = ""
+    check(not bad.any(), case, "every output is finite and in [0, 1]", details)
+    sums = _rows(outputs).sum(axis=-1)
+    assert_close(
+        sums, np.ones_like(sums), case, tolerances.forward(dtype, LAYER, prop), claim="every row of the output sums to 1"
+    )
+
+
+# -- 9 -------------------------------------------------------------------------------------------
+
+
+@st.composite
+def _optimizers(draw):
+    """``(description, factory)`` of a Keras optimizer with a (possibly huge) learning rate."""
+    kind = draw(st.sampled_from(["SGD", "SGD with momentum", "Adam"]))
+    learning_rate = 10.0 ** draw(st.floats(-2.0, 6.0))
+    if kind == "SGD":
+        return f"SGD(learning_rate={learning_rate:.6g})", lambda: keras.optimizers.SGD(learning_rate)
+    if kind == "Adam":
+        return f"Adam(learning_rate={learning_rate:.6g})", lambda: keras.optimizers.Adam(learning_rate)
+    momentum = draw(st.floats(0.1, 0.99))
+    return (
+        f"SGD(learning_rate={learning_rate:.6g}, momentum={momentum:.3g})",
+        lambda: keras.optimizers.SGD(learning_rate, momentum=momentum),
+    )
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+@stateless_fixtures
+def test_temperature_stays_at_or_above_the_floor_after_optimizer_steps(temperature_softmax, device, data):
+    """Optimizer steps on ``loss = T`` (gradient +1: every step pushes T down, by up to 1e6)
+    leave T finite and ``>= min_temperature`` as the variable's float32 can hold it, after
+    every step; the layer's outputs afterwards are finite. The floor is the constructor's
+    default or a drawn ``min_temperature`` in [1e-3, 1]."""
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    floor = data.draw(st.one_of(st.none(), lcst.temperatures(DEFAULT_FLOOR, 1.0)), label="min_temperature")
+    kwargs = dict(example.kwargs)
+    if floor is None:
+        floor = DEFAULT_FLOOR
+    else:
+        kwargs["min_temperature"] = floor
+        kwargs["initial_temperature"] = data.draw(lcst.temperatures(floor, 1e3), label="initial_temperature")
+    example = dataclasses.replace(example, kwargs=kwargs)
+    description, make_optimizer = data.draw(_optimizers(), label="optimizer")
+    steps = data.draw(st.integers(1, 4), label="steps")
+    mode = data.draw(modes, label="mode")
+    prop = "temperature stays at or above the floor after optimizer steps"
+    case = _case(adapter, prop, device, example, mode=mode, optimizer=description, steps=steps)
+    # float32(1e-3) lies above 1e-3; a floor that rounded down could only be held rounded.
+    floor_as_held = float(cases.as_seen(np.float64(floor), "float32"))
+    with tf.device(device.tf_name):
+        layer = cases.make_layer(adapter, example)
+        variable = adapter.variable(layer, "temperature")
+        optimizer = make_optimizer()
+        for step in range(1, steps + 1):
+            gradient = tf.ones(variable.shape, dtype=variable.dtype)  # d(T)/dT
+            optimizer.apply_gradients([(gradient, variable)])
+            temperature = float(adapter.weight(layer, "temperature"))
+            check(
+                math.isfinite(temperature) and temperature >= floor_as_held,
+                case,
+                f"after step {step} the temperature is finite and >= the floor {floor!r} (float32: {floor_as_held!r})",
+                f"temperature = {temperature!r}",
+            )
+        outputs, _ = cases.run(adapter, example, mode, layer=layer)
+    bad = ~np.isfinite(outputs)
+    check(
+        not bad.any(),
+        case,
+        f"after {steps} step(s) the outputs are finite",
+        f"{int(bad.sum())} of {bad.size} output(s) non-finite (temperature {temperature!r})" if bad.any() else "",
+    )
