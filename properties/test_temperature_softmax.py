@@ -100,13 +100,13 @@ def test_equals_reference(temperature_softmax, device, data):
     """float32 outputs equal ``reference.temperature_softmax`` (float64) on the float32 values
     the layer saw, within the float32 forward tolerance.
 
-    The layer subtracts the row maximum before dividing by T, so the rounding error of each
-    exponent is eps * |z| and that of each probability at most about eps * p * |z| <= eps / e:
-    the absolute tolerance holds even at the floor, where |z| reaches 6e4.
+    Subtracting the row maximum before dividing by T (as the specification says) rounds each
+    exponent z by about eps * |z|, so each probability by about eps * p * |z| <= eps / e: the
+    absolute tolerance holds even at the floor, where |z| reaches 6e4.
     """
     adapter = temperature_softmax
     example = data.draw(cases.examples(LAYER), label="example")
-    # Coverage of the shapes the brief requires (see --hypothesis-show-statistics).
+    # Rank-3 inputs and batch 1 must both occur; --hypothesis-show-statistics shows how often.
     event(f"input rank {example.inputs.ndim}{', batch 1' if example.inputs.shape[0] == 1 else ''}")
     mode = data.draw(modes, label="mode")
     prop = "float32 outputs equal the reference"
@@ -280,6 +280,8 @@ def test_preserves_order(temperature_softmax, device, data):
     x = _rows(cases.as_seen(example.inputs, "float32"))
     p = _rows(outputs)
     q = _rows(cases.reference_outputs(example, "float32"))
+    # NaN compares false both ways and would pass the order claims unseen.
+    check(np.isfinite(p).all(), case, "every output is finite (an order needs numbers)", f"{int((~np.isfinite(p)).sum())} non-finite output(s)")
 
     def first_pair(mask):
         row, i, j = (int(k) for k in np.argwhere(mask)[0])
@@ -398,7 +400,8 @@ def test_finite_at_extreme_logits(temperature_softmax, device, data):
     all equal and huge, at any temperature down to the floor: every output is finite, in
     [0, 1], and every row sums to one within the dtype's forward tolerance.
 
-    Dividing the raw logits by T first would give inf - inf = NaN here.
+    Without the row maximum subtracted first, ``exp(x / T)`` overflows here and
+    ``inf / inf`` is NaN; subtracting a row mean instead is not enough either.
     """
     adapter = temperature_softmax
     dtype = data.draw(st.sampled_from(["float32", "float64"]), label="dtype")

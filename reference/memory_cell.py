@@ -15,10 +15,10 @@ One call
 
 State semantics
     The state is zeros when the layer is built; it persists from one call to the next (so a
-    fixed batch size across calls); ``reset_state()`` sets it back to zeros.  A sequence of T
-    calls with inputs x[0], ..., x[T-1] therefore gives
-        S[-1] = initial state (zeros unless given),   S[t] = tanh(x[t] @ K + S[t-1] @ R),
-    and call t returns S[t].
+    fixed batch size across calls); ``reset_state()`` sets it back to zeros.  T calls with
+    inputs x[0], ..., x[T-1] therefore run
+        state = initial state (zeros unless given)
+        for t in range(T):  state = tanh(x[t] @ K + state @ R);  outputs[t] = states[t] = state
 
 Gradient convention (a porter MUST copy it)
     Inside a call the state is read from a non-trainable variable: it is a CONSTANT.  No
@@ -109,8 +109,9 @@ def memory_cell_sequence_vjp(inputs_sequence, kernel, recurrent_kernel, cotangen
     r = np.asarray(recurrent_kernel, dtype=np.float64)
     gs = np.asarray(cotangents, dtype=np.float64)
     first = _initial_state(xs, k, initial_state)
-    if gs.shape != xs.shape[:2] + (k.shape[1],):
-        raise ValueError(f"cotangents must have shape (T, batch, units) = {xs.shape[:2] + (k.shape[1],)}, got shape {gs.shape}")
+    expected = xs.shape[:2] + (k.shape[1],)
+    if gs.shape != expected:
+        raise ValueError(f"cotangents must have shape (T, batch, units) = {expected}, got shape {gs.shape}")
     _, states = memory_cell_sequence(xs, k, r, first)
     previous_states = [first] + list(states[:-1])
     d_inputs, d_kernel, d_recurrent_kernel = [], np.zeros_like(k), np.zeros_like(r)

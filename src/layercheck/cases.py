@@ -117,13 +117,17 @@ def examples(layer, **kwargs):
 # -- running ----------------------------------------------------------------------------------
 
 
-def make_layer(adapter, example, dtype="float32"):
-    """Construct, build and load the drawn weights; seeds Keras's RNG from the example."""
+def make_layer(adapter, example, dtype="float32", input_shape=None):
+    """Construct, build and load the drawn weights; seeds Keras's RNG from the example.
+
+    ``input_shape`` defaults to the first call's shape; pass ``(None, ...)`` to build with an
+    unknown batch size (the memory cell then sizes its state at the first call).
+    """
     import keras
 
     keras.utils.set_random_seed(example.seed)
     layer = adapter.make(*example.args, dtype=dtype, **example.kwargs)
-    adapter.build(layer, example.call_inputs[0].shape)
+    adapter.build(layer, input_shape if input_shape is not None else example.call_inputs[0].shape)
     for name, value in example.weights.items():
         adapter.assign(layer, name, value)
     return layer

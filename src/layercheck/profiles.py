@@ -50,3 +50,15 @@ def default_profile():
     """``ci`` when the ``CI`` environment variable is set (and not "false"/"0"), else ``dev``."""
     ci = os.environ.get("CI", "")
     return "ci" if ci and ci.lower() not in ("0", "false", "no") else "dev"
+
+
+def scaled(fraction, reason):
+    """Settings for a property whose examples are expensive: ``fraction`` of the profile's
+    examples (at least 3), so ``thorough`` still runs more of them than ``ci``.
+
+    ``reason`` must say why (it is not used, only required, so that every cut is explained
+    where it is made).
+    """
+    if not reason:
+        raise ValueError("scaled() needs a reason for running fewer examples")
+    return settings(max_examples=max(3, round(settings.default.max_examples * fraction)))
