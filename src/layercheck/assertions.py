@@ -20,12 +20,13 @@ class Case:
 
     layer: str
     prop: str
-    device: str = "-"
+    device: str = ""
     dtype: str = "float32"
     params: dict = dataclasses.field(default_factory=dict)
 
     def header(self):
-        return f"{self.layer}: property '{self.prop}' failed on {self.device} in {self.dtype}"
+        where = f" on {self.device}" if self.device else ""
+        return f"{self.layer}: property '{self.prop}' failed{where} in {self.dtype}"
 
     def describe_params(self):
         parts = []
