@@ -285,15 +285,13 @@ def test_logits_reach_the_bound():
 def test_extreme_logits(dtype, data):
     shape = data.draw(lcst.input_shapes(max_features=16))
     arr = data.draw(lcst.extreme_logits(shape, dtype))
-    huge = {"float16": 6.0e4, "bfloat16": 1e30, "float32": 1e30, "float64": 1e300}[
-        lcst.compute_dtype(dtype)
-    ]
+    huge = lcst.EXTREME_LOGIT_MAGNITUDE[lcst.compute_dtype(dtype)]
     check_float_array(arr, shape, dtype, huge)
 
 
 def _has_mixed_row(a):
     rows = np.abs(a.reshape(-1, a.shape[-1]).astype(np.float64))
-    return bool(np.any(np.any(rows >= 1e29, axis=1) & np.any(rows <= 1.0, axis=1)))
+    return bool(np.any(np.any(rows >= HUGE32, axis=1) & np.any(rows <= 1.0, axis=1)))
 
 
 def _has_equal_huge_row(a):
@@ -301,17 +299,25 @@ def _has_equal_huge_row(a):
     return bool(np.any(np.all(rows == rows[:, :1], axis=1) & (np.abs(rows[:, 0]) >= 1e20)))
 
 
+HUGE32 = float(np.finfo(np.float32).max)
+
+
+def test_extreme_logits_reach_the_largest_finite_value():
+    assert lcst.EXTREME_LOGIT_MAGNITUDE["float32"] == HUGE32
+    assert lcst.EXTREME_LOGIT_MAGNITUDE["float64"] == float(np.finfo(np.float64).max)
+
+
 def test_extreme_logits_families_reachable():
     strategy = lcst.extreme_logits((4, 6))
-    huge = np.float32(np.nextafter(np.float32(1e30), np.float32(0)))  # largest float32 <= 1e30
+    huge = np.float32(HUGE32)
     mixed = find(
         strategy, lambda a: _has_mixed_row(a) and np.any(np.abs(a) == huge), settings=REACH
     )
     assert _has_mixed_row(mixed) and np.any(np.abs(mixed) == huge)
     equal = find(strategy, _has_equal_huge_row, settings=REACH)
     assert _has_equal_huge_row(equal)
-    both_signs = find(strategy, lambda a: np.any(a >= 1e29) and np.any(a <= -1e29), settings=REACH)
-    assert np.max(both_signs) >= 1e29 and np.min(both_signs) <= -1e29
+    both_signs = find(strategy, lambda a: np.any(a >= 1e38) and np.any(a <= -1e38), settings=REACH)
+    assert np.max(both_signs) >= 1e38 and np.min(both_signs) <= -1e38
 
 
 def test_extreme_logits_families_are_labelled(monkeypatch):
@@ -332,12 +338,12 @@ def test_extreme_logits_family_properties(monkeypatch):
         current.clear()
         rows = a.reshape(-1, a.shape[-1]).astype(np.float64)
         if family == "huge-and-small":
-            huge = float(np.nextafter(np.float32(1e30), np.float32(0)))
+            huge = HUGE32
             assert np.all(np.any(np.abs(rows) == huge, axis=1))
             assert np.all((np.abs(rows) == huge) | (np.abs(rows) <= 1.0))
         elif family == "all-equal-huge":
             assert np.all(rows == rows[:, :1])
-            assert np.all(np.abs(rows) >= 1e30 / 1024 * 0.999)
+            assert np.all(np.abs(rows) >= HUGE32 / 1024 * 0.999)
 
     run_given(lcst.extreme_logits(st.sampled_from([(1, 1), (2, 5), (3, 2, 7)])), check)
 

@@ -6,6 +6,8 @@
   examples every run: a red CI is reproducible on any machine), no database, the failure
   blob printed, enough examples to cover the strategies' families.
 * ``thorough``: nightly. Many more examples, randomized.
+* ``zoo``: the ``ci`` examples without shrinking, for running the gate against known-bad
+  implementations, where only "caught or not" matters and shrinking a failure is wasted time.
 
 None has a deadline: TensorFlow traces a function on its first call, which would land in the
 first example's time and make Hypothesis report "Unreliable test timings". pytest-timeout
@@ -14,9 +16,9 @@ guards against hangs instead (``timeout`` in pyproject.toml).
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
-PROFILES = ("dev", "ci", "thorough")
+PROFILES = ("dev", "ci", "thorough", "zoo")
 _SLOW_IS_EXPECTED = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
@@ -36,6 +38,12 @@ def register():
         database=None,
         print_blob=True,
         suppress_health_check=_SLOW_IS_EXPECTED,
+    )
+    settings.register_profile(
+        "zoo",
+        parent=settings.get_profile("ci"),
+        phases=[Phase.explicit, Phase.generate],
+        print_blob=False,
     )
     settings.register_profile(
         "thorough",

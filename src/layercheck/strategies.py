@@ -35,8 +35,8 @@ Bounds and why
   softmax sums cannot overflow even without max-subtraction), ``kernels`` /
   ``projection_weights`` at 2, ``memory_cell_sequences`` at 3, basis entries at
   4 (small families; see each family for its exact bound).  ``extreme_logits``
-  is the *separate, labelled* family that deliberately goes to 1e30 (1e300
-  for float64, 6e4 for float16).
+  is the *separate, labelled* family that deliberately goes to the largest
+  finite value of the dtype (6e4 for float16; ``EXTREME_LOGIT_MAGNITUDE``).
 * **Sizes are capped** so one example is cheap: ``input_shapes`` has at most
   ``max_elements=4096`` elements, ``memory_cell_sequences`` at most
   8 x 8 x 64 = 4096, the small basis families at most 16 x 16, and
@@ -85,6 +85,7 @@ __all__ = [
     "BASIS_FAMILIES",
     "DTYPES_BY_DEVICE_TYPE",
     "EXTREME_LOGIT_FAMILIES",
+    "EXTREME_LOGIT_MAGNITUDE",
     "InvalidStrategyArgument",
     "MAX_INPUT_ELEMENTS",
     "array_dtype",
@@ -540,10 +541,21 @@ def logits(
     return _float_arrays(compute, shape, -bound, bound)
 
 
+#: The "huge" magnitude H of ``extreme_logits``: the largest finite value of each compute
+#: dtype, since the layers promise stability for *any* finite logits and only near the top of
+#: the range does a naive ``x / T`` overflow at a valid temperature (3e38 / 1e-3 = inf in
+#: float32, 1e30 / 1e-3 does not). float16 uses 6e4 (its max is 65504).
+EXTREME_LOGIT_MAGNITUDE = {
+    "float16": 6.0e4,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": 3.4028234663852886e38,
+    "float64": 1.7976931348623157e308,
+}
+
+
 def _extreme_magnitude(compute: str) -> float:
     """The "huge" logit magnitude of ``extreme_logits`` for each dtype."""
-    huge = {"float16": 6.0e4, "bfloat16": 1e30, "float32": 1e30, "float64": 1e300}[compute]
-    bound = _bound_at_most(huge, compute)
+    bound = _bound_at_most(EXTREME_LOGIT_MAGNITUDE[compute], compute)
     return _truncate_to_bfloat16(bound) if compute == "bfloat16" else bound
 
 
@@ -551,8 +563,8 @@ def extreme_logits(shape: Any, dtype: Any = "float32") -> st.SearchStrategy[np.n
     """Finite logits of extreme magnitude, from labelled families
     (``hypothesis.event("extreme logits family: <name>")``).
 
-    With ``H`` = 1e30 for float32 / bfloat16 (the largest representable value
-    <= 1e30), 1e300 for float64 and 6e4 for float16, every entry satisfies
+    With ``H`` the largest finite value of the compute dtype (float32's 3.4e38,
+    bfloat16's 3.38e38, float64's 1.8e308; 6e4 for float16), every entry satisfies
     ``|x| <= H``, is finite and not subnormal.  "Rows" are the slices along the
     last axis (``shape`` must have rank >= 1).  Families:
 
