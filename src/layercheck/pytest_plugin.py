@@ -17,6 +17,7 @@ module is imported), which imports TensorFlow once per process.
 """
 
 import os
+import re
 
 import pytest
 
@@ -135,3 +136,64 @@ def pytest_report_header(config):
 def adapter_for(request):
     """``adapter_for(name)``: the adapter of the implementation under test for layer ``name``."""
     return lambda name: adapter_for_config(request.config, name)
+
+
+# -- the verification matrix ------------------------------------------------------------------
+
+_DEVICE_ID = re.compile(r"(?:^|[\[-])((?:CPU|GPU):\d+)(?=[\]-])")
+_EXAMPLES = re.compile(r"(\d+) passing, (\d+) failing")
+# Hypothesis's pytest plugin leaves its statistics on the teardown report under this key; xdist
+# carries report attributes back to the controller, so the matrix works under -n too.
+_HYPOTHESIS_STATS_KEY = "_hypothesis_stats"
+
+
+def _matrix_row(nodeid):
+    """(layer, property, device) of a property test id, or None for other tests."""
+    path, _, name = nodeid.partition("::")
+    if "properties" not in path.replace("\\", "/").split("/")[:-1] and not path.startswith("properties"):
+        return None
+    function, _, params = name.partition("[")
+    layers = [layer for layer in adapters.LAYER_NAMES if layer in path.split("/")[-1] or layer in params]
+    device = _DEVICE_ID.search("[" + params)
+    return (layers[0] if layers else "(shared)", function, device.group(1) if device else "-")
+
+
+def pytest_runtest_logreport(report):
+    row = _matrix_row(report.nodeid)
+    if row is None:
+        return
+    cells = _MATRIX.setdefault(row, {"outcome": None, "examples": 0, "parametrizations": set()})
+    cells["parametrizations"].add(report.nodeid)
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        previous = cells["outcome"]
+        outcome = report.outcome
+        if previous == "failed" or (previous == "passed" and outcome == "skipped"):
+            outcome = previous
+        cells["outcome"] = outcome
+    stats = getattr(report, _HYPOTHESIS_STATS_KEY, None) or report.__dict__.get(_HYPOTHESIS_STATS_KEY)
+    if report.when == "teardown" and stats:
+        cells["examples"] += sum(int(passing) + int(failing) for passing, failing in _EXAMPLES.findall(stats))
+
+
+_MATRIX = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _MATRIX:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("layercheck verification matrix")
+    devices_seen = sorted({device for _, _, device in _MATRIX})
+    width = max(len(f"{layer} :: {prop}") for layer, prop, _ in _MATRIX) + 2
+    write("layer :: property".ljust(width) + "".join(device.rjust(16) for device in devices_seen))
+    for layer, prop in sorted({(layer, prop) for layer, prop, _ in _MATRIX}):
+        line = f"{layer} :: {prop}".ljust(width)
+        for device in devices_seen:
+            cells = _MATRIX.get((layer, prop, device))
+            if cells is None:
+                line += "".rjust(16)
+                continue
+            outcome = {"passed": "pass", "failed": "FAIL", "skipped": "skip", None: "?"}[cells["outcome"]]
+            line += f"{outcome} {cells['examples']} ex".rjust(16)
+        write(line)
+    write("(examples: Hypothesis test cases run, summed over the property's other parameters)")
