@@ -13,7 +13,6 @@ for the argument's name.
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -20,13 +20,12 @@ from hypothesis import strategies as st
 from layercheck import adapters, cases, profiles, tolerances
 from layercheck import strategies as lcst
 from layercheck.assertions import Case, assert_close, check
-from layercheck.pytest_plugin import devices_for_config
 from reference import memory_cell as memory_cell_reference
 
 
 @pytest.fixture(scope="session")
-def strategy(request):
-    run_devices = devices_for_config(request.config)
+def strategy(layercheck_devices):
+    run_devices = layercheck_devices
     gpus = [device for device in run_devices if device.device_type == "GPU"]
     chosen = gpus if len(gpus) >= 2 else [device for device in run_devices if device.device_type == "CPU"]
     return tf.distribute.MirroredStrategy([device.tf_name for device in chosen])

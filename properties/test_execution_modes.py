@@ -78,11 +78,9 @@ def test_traced_call_is_not_retraced_for_every_call(layer_name, adapter_for, dat
 
 @pytest.mark.parametrize("layer_name", LAYERS)
 @given(data=st.data())
-def test_devices_agree(layer_name, adapter_for, request, data):
+def test_devices_agree(layer_name, adapter_for, layercheck_devices, data):
     """The same example on every logical device gives the same outputs."""
-    from layercheck.pytest_plugin import devices_for_config
-
-    run_devices = devices_for_config(request.config)
+    run_devices = layercheck_devices
     if len(run_devices) < 2:
         pytest.skip(f"only one device selected ({run_devices[0]}): nothing to compare")
     adapter = adapter_for(layer_name)

@@ -10,7 +10,8 @@ A project that pip-installs layercheck gets, without copying a conftest:
   implementation;
 * a ``device`` parameter: a test that takes ``device`` runs once per logical device, with the
   device in its id (``[CPU:0]``);
-* the fixture ``adapter_for`` (layer name -> :class:`~layercheck.adapters.KerasAdapter`).
+* the session fixtures ``adapter_for`` (layer name -> :class:`~layercheck.adapters.KerasAdapter`)
+  and ``layercheck_devices`` (the run's devices).
 
 Devices are configured at the start of collection (on every xdist worker, before any test
 module is imported), which imports TensorFlow once per process.
@@ -130,6 +131,12 @@ def pytest_report_header(config):
 
     lines.append(f"layercheck: hypothesis profile {settings._current_profile}")  # noqa: SLF001
     return lines
+
+
+@pytest.fixture(scope="session")
+def layercheck_devices(request):
+    """The logical devices of this run (what the ``device`` parameter ranges over)."""
+    return devices_for_config(request.config)
 
 
 @pytest.fixture(scope="session")
