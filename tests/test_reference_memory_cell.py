@@ -6,10 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from finite_differences import check_directional_derivative, floats, relative_step, unit_direction
+
 from reference.memory_cell import memory_cell, memory_cell_sequence, memory_cell_sequence_vjp, memory_cell_vjp
 
 EPS = np.finfo(np.float64).eps
-TINY = np.finfo(np.float64).tiny
 # Central differences have a truncation error of about (step / 6) ** 2 * f''' relative to the
 # derivative.  With the values drawn below (|x| <= 2, |K|, |R| <= 1.5, |S| <= 1, at most 4 terms
 # per sum) a step h = 1e-6 * max(1, max |argument|) moves the pre-activation a by at most ~1e-5,
@@ -17,36 +18,6 @@ TINY = np.finfo(np.float64).tiny
 # relative; 1e-6 leaves a wide margin and still catches a wrong formula (off by O(1) relative).
 # Rounding in evaluating f is accounted for separately, by the `noise` bound.
 RTOL = 1e-6
-
-
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
-def unit_direction(u):
-    """Scales u so that max |u| = 1 (all ones if u is zero)."""
-    size = np.max(np.abs(u))
-    return u / size if size > 0 else np.ones_like(u)
-
-
-def check_directional_derivative(f, x, u, v, grad, noise):
-    """Checks v . (J u), as sum(grad * u) from a VJP, against a central difference of f.
-
-    The step is h = 1e-6 * max(1, max |x|).  ``noise`` bounds the rounding error of one
-    evaluation of f, elementwise.  The direction actually realised in float64,
-    ((x + h u) - (x - h u)) / 2h, replaces u on the VJP side, so that rounding x + h u does not
-    count against the check.
-    """
-    h = 1e-6 * max(1.0, np.max(np.abs(x)))
-    plus, minus = x + h * u, x - h * u
-    realised = (plus - minus) / (2 * h)
-    f_plus, f_minus = f(plus), f(minus)
-    fd = np.sum(v * (f_plus - f_minus)) / (2 * h)
-    exact = np.sum(grad * realised)
-    magnitude = np.sum(np.abs(v * (f_plus - f_minus))) / (2 * h) + np.sum(np.abs(grad * realised))
-    rounding = np.sum(np.abs(v) * noise) / h
-    # TINY: tiny cotangents make products underflow to subnormals, exact only to ~1e-323.
-    assert abs(fd - exact) <= RTOL * magnitude + rounding + TINY, (fd, exact, magnitude, rounding)
 
 
 def cell_noise(x, s, k, r):
@@ -79,9 +50,9 @@ def test_vjp_matches_central_differences(case):
     x, s, k, r, v, (u_x, u_k, u_r) = case
     d_inputs, d_kernel, d_recurrent = memory_cell_vjp(x, s, k, r, v)
     noise = cell_noise(x, s, k, r)
-    check_directional_derivative(lambda y: memory_cell(y, s, k, r), x, u_x, v, d_inputs, noise)
-    check_directional_derivative(lambda m: memory_cell(x, s, m, r), k, u_k, v, d_kernel, noise)
-    check_directional_derivative(lambda m: memory_cell(x, s, k, m), r, u_r, v, d_recurrent, noise)
+    check_directional_derivative(lambda y: memory_cell(y, s, k, r), x, u_x, relative_step(x), v, d_inputs, noise, RTOL)
+    check_directional_derivative(lambda m: memory_cell(x, s, m, r), k, u_k, relative_step(k), v, d_kernel, noise, RTOL)
+    check_directional_derivative(lambda m: memory_cell(x, s, k, m), r, u_r, relative_step(r), v, d_recurrent, noise, RTOL)
 
 
 def frozen_state_calls(xs, previous_states, k, r):
@@ -100,9 +71,9 @@ def test_sequence_vjp_matches_central_differences_with_each_previous_state_froze
     previous = np.concatenate([s0[None], states[:-1]])
     d_inputs, d_kernel, d_recurrent = memory_cell_sequence_vjp(xs, k, r, vs, s0)
     noise = np.stack([cell_noise(x, s, k, r) for x, s in zip(xs, previous)])
-    check_directional_derivative(lambda y: frozen_state_calls(y, previous, k, r), xs, u_x, vs, d_inputs, noise)
-    check_directional_derivative(lambda m: frozen_state_calls(xs, previous, m, r), k, u_k, vs, d_kernel, noise)
-    check_directional_derivative(lambda m: frozen_state_calls(xs, previous, k, m), r, u_r, vs, d_recurrent, noise)
+    check_directional_derivative(lambda y: frozen_state_calls(y, previous, k, r), xs, u_x, relative_step(xs), vs, d_inputs, noise, RTOL)
+    check_directional_derivative(lambda m: frozen_state_calls(xs, previous, m, r), k, u_k, relative_step(k), vs, d_kernel, noise, RTOL)
+    check_directional_derivative(lambda m: frozen_state_calls(xs, previous, k, m), r, u_r, relative_step(r), vs, d_recurrent, noise, RTOL)
 
 
 @given(cell_cases(steps=st.integers(1, 5)))

@@ -6,6 +6,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from finite_differences import check_directional_derivative, floats, unit_direction
+
 from reference.nonnegative_projection import (
     coefficients,
     nonnegative_projection,
@@ -14,45 +16,16 @@ from reference.nonnegative_projection import (
 )
 
 EPS = np.finfo(np.float64).eps
-TINY = np.finfo(np.float64).tiny
 # Away from the kink the layer is exactly linear in x (W fixed) and in W (x fixed), so a central
 # difference has no truncation error at all: only rounding, bounded by `noise` in the check.
 # RTOL only absorbs the rounding of the two dot products themselves (a few eps per term).
 RTOL = 1e-9
 
 
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
 def nonzero_floats(lo, hi):
     """Magnitudes in [lo, hi], either sign: an all-zero row of x or column of W would put its
     pre-activations on the kink, and the finite-difference test would have to skip them."""
     return st.one_of(floats(lo, hi), floats(-hi, -lo))
-
-
-def unit_direction(u):
-    """Scales u so that max |u| = 1 (all ones if u is zero)."""
-    size = np.max(np.abs(u))
-    return u / size if size > 0 else np.ones_like(u)
-
-
-def check_directional_derivative(f, x, u, h, v, grad, noise):
-    """Checks v . (J u), as sum(grad * u) from a VJP, against a central difference of f.
-
-    ``noise`` bounds the rounding error of one evaluation of f, elementwise.  The direction
-    actually realised in float64, ((x + h u) - (x - h u)) / 2h, replaces u on the VJP side, so
-    that rounding x + h u does not count against the check.
-    """
-    plus, minus = x + h * u, x - h * u
-    realised = (plus - minus) / (2 * h)
-    f_plus, f_minus = f(plus), f(minus)
-    fd = np.sum(v * (f_plus - f_minus)) / (2 * h)
-    exact = np.sum(grad * realised)
-    magnitude = np.sum(np.abs(v * (f_plus - f_minus))) / (2 * h) + np.sum(np.abs(grad * realised))
-    rounding = np.sum(np.abs(v) * noise) / h
-    # TINY: tiny cotangents make products underflow to subnormals, exact only to ~1e-323.
-    assert abs(fd - exact) <= RTOL * magnitude + rounding + TINY, (fd, exact, magnitude, rounding)
 
 
 @st.composite
@@ -85,8 +58,8 @@ def test_vjp_matches_central_differences_away_from_the_kink(case):
     assume(np.all(np.abs(pre) > margin))
     d_inputs, d_weights = nonnegative_projection_vjp(x, w, b, v)
     assert d_inputs.shape == x.shape and d_weights.shape == w.shape
-    check_directional_derivative(lambda y: nonnegative_projection(y, w, b), x, u_x, h_x, v, d_inputs, noise)
-    check_directional_derivative(lambda m: nonnegative_projection(x, m, b), w, u_w, h_w, v, d_weights, noise)
+    check_directional_derivative(lambda y: nonnegative_projection(y, w, b), x, u_x, h_x, v, d_inputs, noise, RTOL)
+    check_directional_derivative(lambda m: nonnegative_projection(x, m, b), w, u_w, h_w, v, d_weights, noise, RTOL)
 
 
 @given(projection_cases())

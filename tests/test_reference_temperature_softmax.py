@@ -6,6 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from finite_differences import check_directional_derivative, floats, unit_direction
+
 from reference.temperature_softmax import (
     MIN_TEMPERATURE,
     effective_temperature,
@@ -14,41 +16,12 @@ from reference.temperature_softmax import (
 )
 
 EPS = np.finfo(np.float64).eps
-TINY = np.finfo(np.float64).tiny
 # Central differences have a truncation error of about (step / 6) ** 2 * f''' relative to the
 # derivative.  The steps below move the logits / T by at most 1e-6, and softmax's derivatives in
 # those units are O(1) multiples of each other, so truncation is ~1e-13 relative; 1e-6 leaves a
 # wide margin and still catches a wrong formula (which is off by O(1) relative).  Rounding in
 # evaluating f is accounted for separately, by the `noise` bound passed to the check.
 RTOL = 1e-6
-
-
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
-def unit_direction(u):
-    """Scales u so that max |u| = 1 (all ones if u is zero)."""
-    size = np.max(np.abs(u))
-    return u / size if size > 0 else np.ones_like(u)
-
-
-def check_directional_derivative(f, x, u, h, v, grad, noise):
-    """Checks v . (J u), as sum(grad * u) from a VJP, against a central difference of f.
-
-    ``noise`` bounds the rounding error of one evaluation of f, elementwise.  The direction
-    actually realised in float64, ((x + h u) - (x - h u)) / 2h, replaces u on the VJP side, so
-    that rounding x + h u does not count against the check.
-    """
-    plus, minus = x + h * u, x - h * u
-    realised = (plus - minus) / (2 * h)
-    f_plus, f_minus = f(plus), f(minus)
-    fd = np.sum(v * (f_plus - f_minus)) / (2 * h)
-    exact = np.sum(grad * realised)
-    magnitude = np.sum(np.abs(v * (f_plus - f_minus))) / (2 * h) + np.sum(np.abs(grad * realised))
-    rounding = np.sum(np.abs(v) * noise) / h
-    # TINY: tiny cotangents make products underflow to subnormals, exact only to ~1e-323.
-    assert abs(fd - exact) <= RTOL * magnitude + rounding + TINY, (fd, exact, magnitude, rounding)
 
 
 def softmax_noise(x, t):
@@ -84,7 +57,7 @@ def test_vjp_inputs_matches_central_differences(case):
     x, t, v, u = case
     d_inputs, _ = temperature_softmax_vjp(x, t, v)
     h = 1e-6 * t  # moves the logits / T by at most 1e-6
-    check_directional_derivative(lambda y: temperature_softmax(y, t), x, u, h, v, d_inputs, softmax_noise(x, t))
+    check_directional_derivative(lambda y: temperature_softmax(y, t), x, u, h, v, d_inputs, softmax_noise(x, t), RTOL)
 
 
 @settings(deadline=None)
@@ -98,7 +71,7 @@ def test_vjp_temperature_matches_central_differences(case, sign):
     h = 1e-6 * t / (1 + spread)
     assert t - h > MIN_TEMPERATURE
     check_directional_derivative(
-        lambda s: temperature_softmax(x, s), np.float64(t), np.float64(sign), h, v, d_temperature, softmax_noise(x, t)
+        lambda s: temperature_softmax(x, s), np.float64(t), np.float64(sign), h, v, d_temperature, softmax_noise(x, t), RTOL
     )
 
 
