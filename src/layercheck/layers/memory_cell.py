@@ -145,7 +145,9 @@ class MemoryCellLayer(keras.layers.Layer):
         if batch_size is not None:
             if batch_size != state_batch_size:
                 raise ValueError(message.format(f"batch size {batch_size}"))
-            return tf.cast(self.state, self.compute_dtype)
+            # identity reads the value now: a same-dtype cast would return the variable
+            # itself, which the assign below would change under the caller's feet.
+            return tf.cast(tf.identity(self.state), self.compute_dtype)
         # Only a traced function with an unknown batch dimension gets here: check at run time.
         check = tf.debugging.assert_equal(
             tf.shape(inputs)[0], state_batch_size, message=message.format("a different batch size")
