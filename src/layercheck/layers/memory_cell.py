@@ -16,7 +16,11 @@ The state
   A fixed shape is what lets the layer run under XLA, which cannot change a variable's shape.
 * A call with a different batch size is an error that says what to do: call
   :meth:`MemoryCellLayer.reset_state` with the new ``batch_size`` first. Silently starting a
-  new sequence would hide a bug in the caller's batching.
+  new sequence would hide a bug in the caller's batching. Known limitation: inside a trace
+  whose batch size is unknown (``input_signature`` with ``None``, a served export), when the
+  state's batch size is 1, Grappler's constant folding drops the run-time assertion and the
+  call fails with TensorFlow's "Trying to assign to variable with tensor with wrong shape"
+  instead (pinned by a strict xfail in ``properties/test_round_trips.py``).
 * :meth:`reset_state` sets the state to zeros (keeping its batch size unless given another).
   Changing the batch size replaces the variable, so functions traced before it must be traced
   again (a new ``tf.function``); with the same batch size the variable is zeroed in place.
@@ -26,7 +30,10 @@ The state
   through time with a window of one call). The state is not in ``trainable_weights``, gets
   no gradient, and an optimizer never moves it.
 * Saving: the state is not a Keras weight, so ``.keras`` files, ``save_weights`` and
-  ``get_config`` do not carry it; a loaded layer starts from zeros.
+  ``get_config`` do not carry it; a loaded layer starts from zeros. ``model.export()``
+  (SavedModel) differs: it captures the state variable, so the served model starts from the
+  state held at export and advances its own copy with each call; exporting needs the state to
+  exist (call the model, or ``reset_state(batch_size=...)``, first) and serves that batch size.
 * Distribution: under ``tf.distribute`` strategies the state is a sync-on-read variable with
   one copy per replica. Each replica keeps the state of its own slice of the global batch;
   the copies are never synchronised (a state is a per-sequence quantity, not a parameter to
