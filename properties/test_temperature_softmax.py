@@ -395,6 +395,11 @@ def test_finite_at_extreme_logits(temperature_softmax, device, data):
     example = data.draw(
         cases.examples(LAYER, logits=lambda shape: lcst.extreme_logits(shape, dtype)), label="example"
     )
+    # Extreme temperatures too: the floor, or below 1, where x / T grows past the logits'
+    # magnitude (a temperature above 1 only shrinks them and hides an unshifted division).
+    example.kwargs["initial_temperature"] = data.draw(
+        st.one_of(st.just(DEFAULT_FLOOR), lcst.temperatures(DEFAULT_FLOOR, 1.0)), label="initial_temperature"
+    )
     mode = data.draw(modes, label="mode")
     prop = "finite at extreme logits"
     case = _case(adapter, prop, device, example, dtype, mode=mode)
