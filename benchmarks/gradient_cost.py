@@ -22,11 +22,11 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from layercheck import cases, gradients  # noqa: E402
-from layercheck.adapters import LAYER_NAMES, KerasAdapter  # noqa: E402
+from layercheck import cases, gradients
+from layercheck.adapters import LAYER_NAMES, KerasAdapter
 
 SIZES = (16, 1024)
 

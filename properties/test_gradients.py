@@ -143,7 +143,7 @@ def test_directional_derivative_equals_central_differences(layer_name, device, a
 
 
 #: The profile is loaded (pytest_configure) before this module is imported.
-_PROFILE = settings._current_profile  # noqa: SLF001 - Hypothesis has no public getter
+_PROFILE = settings._current_profile
 
 
 @pytest.mark.skipif(

@@ -198,5 +198,5 @@ def test_the_teacher_forced_reference_is_memory_cell_sequence_vjp():
     point = gradients.Point("memory_cell", xs, {"kernel": k, "recurrent_kernel": r}, {"states": before})
     ours = gradients.reference_vjp(point, gs)
     theirs = dict(zip(("inputs", "kernel", "recurrent_kernel"), reference.memory_cell_sequence_vjp(xs, k, r, gs)))
-    for name in theirs:
-        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-13, atol=1e-14, err_msg=name)
+    for name, expected in theirs.items():
+        np.testing.assert_allclose(ours[name], expected, rtol=1e-13, atol=1e-14, err_msg=name)

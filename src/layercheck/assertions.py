@@ -78,7 +78,8 @@ def assert_close(actual, expected, case, tolerance, *, claim, scale=1.0):
     if not bad.any():
         return
     worst = _first_index(difference == difference.max())
-    relative = difference / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
+    with np.errstate(over="ignore", divide="ignore"):  # a relative difference may be inf
+        relative = difference / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
     worst_relative = _first_index(relative == relative.max())
     details = (
         f"{int(bad.sum())} of {bad.size} element(s) differ beyond rtol={tolerance.rtol:g}, "

@@ -171,7 +171,7 @@ def pytest_runtest_logreport(report):
         return
     cells = _MATRIX.setdefault(row, {"outcome": None, "examples": 0, "parametrizations": set()})
     cells["parametrizations"].add(report.nodeid)
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+    if report.when == "call" or report.outcome == "failed" or (report.when == "setup" and report.outcome == "skipped"):
         previous = cells["outcome"]
         outcome = report.outcome
         if previous == "failed" or (previous == "passed" and outcome == "skipped"):

@@ -36,8 +36,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from layercheck.layers import MemoryCellLayer, NonNegativeProjection, TemperatureSoftmax, _validation
-from layercheck.layers.temperature_softmax import _UNDERFLOW_EXPONENT, MinValue, _math_dtype
+from layercheck.layers import (
+    MemoryCellLayer,
+    NonNegativeProjection,
+    TemperatureSoftmax,
+    _validation,
+)
+from layercheck.layers.temperature_softmax import (
+    _UNDERFLOW_EXPONENT,
+    MinValue,
+    _math_dtype,
+)
 
 # -- TemperatureSoftmax ------------------------------------------------------------------------
 
