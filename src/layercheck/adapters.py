@@ -199,7 +199,8 @@ class KerasAdapter:
     def assign(self, layer, weight_name, value):
         """Give the weight ``weight_name`` the value ``value`` (cast to the variable's dtype)."""
         variable = self.variable(layer, weight_name)
-        variable.assign(np.asarray(value).astype(variable.dtype.name if hasattr(variable.dtype, "name") else variable.dtype))
+        # Keras variables give their dtype as a string, tf.Variables as a tf.DType.
+        variable.assign(np.asarray(value).astype(getattr(variable.dtype, "name", variable.dtype)))
 
     # -- gradients ------------------------------------------------------------------------
 

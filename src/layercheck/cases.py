@@ -10,7 +10,6 @@ For the memory cell, ``inputs`` is a sequence of shape (T, batch, n): one call p
 """
 
 import dataclasses
-import math
 
 import numpy as np
 from hypothesis import strategies as st
@@ -212,9 +211,7 @@ def _describe_call(args, kwargs):
 
 
 def _short(value):
+    """A basis list as its shape (it can be 256 x 256), anything else as its repr."""
     if isinstance(value, list):
-        array = np.asarray(value)
-        return f"<{array.shape[0]}x{array.shape[1] if array.ndim > 1 else ''} list>"
-    if isinstance(value, float) and math.isfinite(value):
-        return repr(value)
+        return f"<{'x'.join(str(side) for side in np.shape(value))} list>"
     return repr(value)
