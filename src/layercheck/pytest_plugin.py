@@ -8,6 +8,7 @@ A project that pip-installs layercheck gets, without copying a conftest:
   ``--layercheck-cpu-devices`` / ``LAYERCHECK_CPU_DEVICES`` for the CPU split;
 * ``--layer-impl NAME=module:attr`` / ``LAYERCHECK_LAYER_IMPL`` to point the gate at another
   implementation;
+* ``--layercheck-layer NAME`` to run only the properties of some layers, cheapest first;
 * a ``device`` parameter: a test that takes ``device`` runs once per logical device, with the
   device in its id (``[CPU:0]``);
 * the session fixtures ``adapter_for`` (layer name -> :class:`~layercheck.adapters.KerasAdapter`)
@@ -52,6 +53,15 @@ def pytest_addoption(parser):
         metavar="NAME=module:attr",
         help=f"run the gate against another implementation of layer NAME ({', '.join(adapters.LAYER_NAMES)}); "
         f"repeatable; env {LAYER_IMPL_ENV} takes the same, separated by spaces or commas",
+    )
+    group.addoption(
+        "--layercheck-layer",
+        action="append",
+        default=[],
+        choices=adapters.LAYER_NAMES,
+        metavar="NAME",
+        help="run only the properties of layer NAME (repeatable), the layer's own file first and the "
+        "slow multi-device files last: the order that finds a defect soonest with -x",
     )
 
 
@@ -113,6 +123,22 @@ def pytest_collection(session):
     # Before any test module is imported: a module that runs a TF op at import would
     # initialise the runtime and freeze the device layout.
     devices_for_config(session.config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    layers = set(config.getoption("layercheck_layer") or ())
+    if not layers:
+        return
+    from layercheck.selection import item_layers, run_order
+
+    keep, drop = [], []
+    for item in items:
+        (keep if item_layers(item) & layers else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    # sorted() is stable: within a file, the file's own order.
+    items[:] = sorted(keep, key=lambda item: run_order(item, layers))
 
 
 def pytest_generate_tests(metafunc):

@@ -1,0 +1,166 @@
+"""Mutation score of the property gate over the production layers, with Cosmic Ray.
+
+Cosmic Ray mutates one spot of ``src/layercheck/layers`` at a time (a number, an operator, a
+comparison, a boolean, a decorator...), runs a test command, and records the mutant as killed
+(the command failed) or survived. The test command is the gate itself, run as CI runs it but
+aimed at the mutated layer: ``pytest properties -x --layercheck-layer NAME`` with the ``zoo``
+profile (the ``ci`` examples, derandomized, no shrinking) on ``CPU:0``.
+
+Why Cosmic Ray and not mutmut: mutmut forks the test process for each mutant, and
+TensorFlow's runtime is not fork-safe once started; Cosmic Ray runs each mutant's test command
+as a fresh process.
+
+Cosmic Ray rewrites the source in place, so everything happens in a scratch clone of this
+checkout's HEAD (``--workdir``, default ``.mutation/``), never in the working tree. In the
+clone the test command finds the mutated file with ``git diff`` and runs the properties of
+that file's layer (all three layers for ``_validation.py``).
+
+Usage::
+
+    python benchmarks/mutation_score.py             # init (if needed), run what is pending, report
+    python benchmarks/mutation_score.py --report    # report only
+    python benchmarks/mutation_score.py --fresh     # a new clone and session
+
+Cost: one process per mutant (TensorFlow import and collection, about 7 s), then properties
+until the first failure; a survivor runs its layer's whole selection (one to two minutes).
+A run over all four files takes about two hours on 2 cores. It is resumable: ``exec`` skips
+mutants already done.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = "src/layercheck/layers"
+LAYER_OF_FILE = {
+    "temperature_softmax.py": ["temperature_softmax"],
+    "nonnegative_projection.py": ["nonnegative_projection"],
+    "memory_cell.py": ["memory_cell"],
+    # The argument checks serve every layer.
+    "_validation.py": ["temperature_softmax", "nonnegative_projection", "memory_cell"],
+}
+#: A mutant whose test command runs longer is recorded as killed by timeout (Cosmic Ray's
+#: rule); a whole layer's selection takes under three minutes, so this only ends hangs.
+TIMEOUT_S = 900
+
+CONFIG = """\
+[cosmic-ray]
+module-path = "{target}"
+timeout = {timeout}
+excluded-modules = []
+test-command = "{python} benchmarks/mutation_score.py --test-mutant"
+
+[cosmic-ray.distributor]
+name = "local"
+"""
+
+
+def test_mutant():
+    """The test command: the gate on the layer of the one file Cosmic Ray changed."""
+    changed = subprocess.run(
+        ["git", "diff", "--name-only", "--", TARGET], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    layers = sorted({layer for path in changed for layer in LAYER_OF_FILE.get(Path(path).name, [])})
+    if not layers:
+        # No layer file changed (a mutant of __init__.py): the whole gate's layers.
+        layers = sorted({layer for names in LAYER_OF_FILE.values() for layer in names})
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
+    command = [
+        sys.executable, "-m", "pytest", "properties", "-x", "-q", "--tb=line",
+        "-p", "no:xdist", "-p", "no:cacheprovider",
+        "--hypothesis-profile=zoo", "--layercheck-devices=CPU:0",
+        *[f"--layercheck-layer={layer}" for layer in layers],
+    ]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+
+
+def prepare(workdir, fresh):
+    """Clone HEAD into ``workdir`` (once) and write the session's config."""
+    clone = workdir / "clone"
+    if fresh and workdir.exists():
+        subprocess.run(["rm", "-rf", str(workdir)], check=True)
+    if not clone.exists():
+        workdir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True)
+    config = workdir / "cosmic-ray.toml"
+    config.write_text(CONFIG.format(target=TARGET, timeout=float(TIMEOUT_S), python=sys.executable))
+    return clone, config, head.stdout.strip()
+
+
+def cosmic_ray(*args, cwd):
+    executable = Path(sys.executable).with_name("cosmic-ray")
+    subprocess.run([str(executable), *map(str, args)], cwd=cwd, check=True)
+
+
+def report(session, commit):
+    """Score per file and every survivor with its diff."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    per_file = {}
+    survivors = []
+    pending = 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        done = {item.job_id for item, _ in db.completed_work_items}
+        for item, result in db.completed_work_items:
+            name = Path(item.mutations[0].module_path).name
+            counts = per_file.setdefault(name, {"killed": 0, "survived": 0, "incompetent": 0})
+            outcome = result.test_outcome
+            if outcome == TestOutcome.SURVIVED:
+                counts["survived"] += 1
+                survivors.append((item, result))
+            elif outcome == TestOutcome.INCOMPETENT:
+                counts["incompetent"] += 1
+            else:
+                counts["killed"] += 1
+        pending = sum(1 for item in db.work_items if item.job_id not in done)
+    print(f"Mutation score of the property gate (Cosmic Ray, {TARGET} at {commit[:10]})")
+    print(f"{'file':28} {'mutants':>8} {'killed':>8} {'survived':>9} {'incompetent':>12} {'score':>7}")
+    total = {"killed": 0, "survived": 0, "incompetent": 0}
+    for name, counts in sorted(per_file.items()):
+        for key in total:
+            total[key] += counts[key]
+        print(_score_row(name, counts))
+    print(_score_row("all", total))
+    if pending:
+        print(f"({pending} mutants not run yet)")
+    print("score = killed / (killed + survived); incompetent = the mutant could not be imported or run")
+    for item, result in sorted(survivors, key=lambda pair: (str(pair[0].mutations[0].module_path), pair[0].mutations[0].start_pos)):
+        mutation = item.mutations[0]
+        print(f"\nSURVIVED {mutation.module_path}:{mutation.start_pos[0]} {mutation.operator_name} (job {item.job_id})")
+        print(result.diff or "(no diff recorded)")
+
+
+def _score_row(name, counts):
+    mutants = sum(counts.values())
+    decided = counts["killed"] + counts["survived"]
+    score = f"{100 * counts['killed'] / decided:.1f}%" if decided else "-"
+    return f"{name:28} {mutants:8} {counts['killed']:8} {counts['survived']:9} {counts['incompetent']:12} {score:>7}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".mutation", help="scratch clone and session (default .mutation/)")
+    parser.add_argument("--fresh", action="store_true", help="start from a new clone of HEAD and a new session")
+    parser.add_argument("--report", action="store_true", help="only print the report of the session so far")
+    parser.add_argument("--test-mutant", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.test_mutant:
+        return test_mutant()
+    workdir = args.workdir.resolve()
+    clone, config, commit = prepare(workdir, args.fresh)
+    session = workdir / "session.sqlite"
+    if not args.report:
+        if not session.exists():
+            cosmic_ray("init", config, session, cwd=clone)
+        cosmic_ray("exec", config, session, cwd=clone)
+    report(session, commit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
