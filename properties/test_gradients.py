@@ -31,7 +31,9 @@ runs the same functions on layers with deliberately wrong gradients.
    size of the step;
 7. at ``T == floor`` the gradient reaches ``T`` (the right derivative; flat on the left);
 8. an SGD step past the floor, with the layer's own gradient, leaves ``T`` exactly at the floor;
-9. a temperature assigned below the floor gets a zero gradient.
+9. a temperature assigned below the floor gets a zero gradient;
+10. at extreme logits (up to float32's largest finite value) and temperatures down to the
+    floor, the gradient is finite and equals the reference VJP (property 1 there).
 
 The gradient with respect to ``T`` over its whole range, down to the floor, is property 1 and
 3 on ``cases.examples`` (log-uniform temperatures in [1e-3, 1e3], one in ten at the floor,
@@ -53,6 +55,8 @@ LAYERS = adapters.LAYER_NAMES
 #: about the backward pass; the 16-bit policies are left to the forward dtype property.
 DTYPES = ("float32", "float64")
 modes = st.sampled_from(adapters.MODES)
+#: TemperatureSoftmax's default ``min_temperature``.
+FLOOR = 1e-3
 
 #: Property 2 repeats property 1 over several calls (up to 6 for the memory cell), per layer
 #: and device; half the profile's examples keep the file within the CI budget (``thorough``
@@ -255,3 +259,32 @@ def test_a_temperature_assigned_below_the_floor_gets_no_gradient(layer_name, dev
     gradients.check_temperature_below_the_floor_gets_no_gradient(
         adapter_for(layer_name), example, below, mode=mode, seed=seed, device=device
     )
+
+
+# -- 10 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@pytest.mark.parametrize("layer_name", ["temperature_softmax"])
+@given(data=st.data())
+def test_at_extreme_logits_the_gradient_is_finite_and_equals_the_reference_vjp(layer_name, device, adapter_for, data):
+    """Property 1 at logits up to float32's largest finite value (``lcst.extreme_logits``) and
+    temperatures at the floor or below 1: every gradient is finite and equals the reference.
+
+    Here ``x - max(x)`` reaches -6.8e38 (``-inf`` in float32) and ``z / T`` overflows; the
+    forward pass hides it (such entries underflow to 0 either way) but the backward pass of
+    ``z / T`` computes ``0 * (-z / T**2) = 0 * inf`` for dL/dT unless ``z`` is clamped first.
+    The logits stay within float32's range in float64 too: at float64's own extremes the
+    reference's ``x - max(x)`` overflows (the float64 forward pass there is property 8 of
+    test_temperature_softmax.py).
+    """
+    example = data.draw(
+        cases.examples(layer_name, logits=lambda shape: lcst.extreme_logits(shape, "float32")), label="example"
+    )
+    example.kwargs["initial_temperature"] = data.draw(
+        st.one_of(st.just(FLOOR), lcst.temperatures(FLOOR, 1.0)), label="initial_temperature"
+    )
+    dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
+    mode = data.draw(modes, label="mode")
+    seed = data.draw(lcst.seeds(), label="cotangent seed")
+    gradients.check_vjp(adapter_for(layer_name), example, dtype=dtype, mode=mode, seed=seed, device=device)

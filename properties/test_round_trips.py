@@ -50,12 +50,15 @@ def round_trip_examples(draw, layer_name):
     """:func:`layercheck.cases.examples`, widened where a round trip can lose something: the
     softmax draws its floor too and a trained temperature that differs from the initial one
     (so a weight that is not loaded, or an initial value that is not in the config, shows);
-    the projection draws from every basis family up to 256 x 256."""
+    the projection draws from every basis family up to 256 x 256; the projection and the
+    memory cell draw their initializers, as the serialized configs a config stores, or leave
+    the default (half the time): a config that drops one builds other initial weights."""
     if layer_name == "nonnegative_projection":
-        return draw(cases.examples(layer_name, basis=lcst.bases()))
+        example = draw(cases.examples(layer_name, basis=lcst.bases()))
+        return _with_initializers(draw, example, ("kernel_initializer",))
     example = draw(cases.examples(layer_name))
-    if layer_name != "temperature_softmax":
-        return example
+    if layer_name == "memory_cell":
+        return _with_initializers(draw, example, ("kernel_initializer", "recurrent_initializer"))
     floor = draw(lcst.temperatures(SMALLEST_FLOOR, LARGEST_TEMPERATURE), label="min_temperature")
     initial = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE), label="initial_temperature")
     trained = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE), label="trained temperature")
@@ -64,6 +67,14 @@ def round_trip_examples(draw, layer_name):
         kwargs={"initial_temperature": initial, "min_temperature": floor},
         weights={"temperature": trained},
     )
+
+
+def _with_initializers(draw, example, names):
+    drawn = {}
+    for name in names:
+        if draw(st.booleans(), label=f"{name} given"):
+            drawn[name] = draw(lcst.initializer_configs(), label=name)
+    return dataclasses.replace(example, kwargs={**example.kwargs, **drawn})
 
 
 def _first_device(request):

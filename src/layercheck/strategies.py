@@ -86,6 +86,7 @@ __all__ = [
     "DTYPES_BY_DEVICE_TYPE",
     "EXTREME_LOGIT_FAMILIES",
     "EXTREME_LOGIT_MAGNITUDE",
+    "INITIALIZER_CLASSES",
     "InvalidStrategyArgument",
     "MAX_INPUT_ELEMENTS",
     "array_dtype",
@@ -99,6 +100,7 @@ __all__ = [
     "feature_sizes",
     "finite_floats",
     "generic_bases",
+    "initializer_configs",
     "ill_conditioned_bases",
     "input_shapes",
     "kernels",
@@ -421,6 +423,41 @@ def seeds() -> st.SearchStrategy[int]:
     Shrinks towards 0.
     """
     return st.integers(0, 2**31 - 1)
+
+
+#: Keras initializers a round trip may be given, none of them a layer's default for every
+#: weight: with a non-default initializer, a config that drops the argument shows as
+#: different initial weights. "identity" is left out: it needs a square shape.
+INITIALIZER_CLASSES = ("Zeros", "Ones", "GlorotNormal", "HeUniform", "LecunNormal", "Orthogonal")
+
+
+def initializer_configs() -> st.SearchStrategy[dict]:
+    """Keras initializers as their serialized configs (plain JSON, the form ``get_config``
+    stores them in): a parameter-free class, or ``RandomNormal`` / ``RandomUniform`` with
+    drawn parameters; ``seed`` is always ``None`` (the layer's RNG is seeded per example).
+
+    ``keras.initializers.serialize(keras.initializers.get(config)) == config``.
+    Shrinks towards ``Zeros``.
+    """
+
+    def serialized(class_name, config):
+        return {"module": "keras.initializers", "class_name": class_name, "config": config, "registered_name": None}
+
+    def parameter_free(class_name):
+        config = {}
+        if class_name in ("GlorotNormal", "HeUniform", "LecunNormal"):
+            config = {"seed": None, "input_axes": None, "output_axes": None}
+        elif class_name == "Orthogonal":
+            config = {"seed": None, "gain": 1.0}
+        return serialized(class_name, config)
+
+    scales = st.floats(1e-3, 10.0, allow_nan=False, allow_infinity=False)
+    return st.one_of(
+        st.sampled_from(INITIALIZER_CLASSES).map(parameter_free),
+        st.builds(lambda mean, stddev: serialized("RandomNormal", {"seed": None, "mean": mean, "stddev": stddev}),
+                  st.floats(-1.0, 1.0, allow_nan=False), scales),
+        scales.map(lambda bound: serialized("RandomUniform", {"seed": None, "minval": -bound, "maxval": bound})),
+    )
 
 
 def batch_shapes(

@@ -155,8 +155,8 @@ class SilentBatchChangeCell(_Steps):
 @register
 class ConfigDropsKernelInitializerCell(_Steps):
     """Bug: ``get_config`` leaves out ``kernel_initializer``: a layer made from the config
-    gets the default initializer, not the one it was made with. Survives the current gate:
-    no round trip passes a non-default initializer (see AWAITING_PROPERTY)."""
+    gets the default initializer, not the one it was made with. Caught by the round trips,
+    whose examples draw non-default initializers (test_round_trips.py)."""
 
     def get_config(self):
         config = super().get_config()
@@ -176,17 +176,9 @@ ZOO = {
     "cell_noop_reset": (LAYER, NoopResetCell),
     "cell_shared_state": (LAYER, SharedStateCell),
     "cell_silent_batch_change": (LAYER, SilentBatchChangeCell),
-}
-
-#: Mutants the current gate does not catch, each with the property it lacks. Not equivalent
-#: mutants: each differs from the production layer where the property would look. Move an
-#: entry into ZOO when its property lands; ``layercheck zoo
-#: tests/zoo/mutants_memory_cell.py:AWAITING_PROPERTY`` shows them SURVIVED until then.
-AWAITING_PROPERTY = {
-    # MemoryCellLayer(units, kernel_initializer="zeros") comes back from its config with
-    # glorot_uniform. The round-trip properties check that the config carries every argument
-    # *given*, but round_trip_examples never gives kernel_initializer / recurrent_initializer
-    # (nor the projection's kernel_initializer): only the defaults, which the mutant restores.
-    # Missing: round-trip examples that draw non-default initializers.
     "cell_config_drops_kernel_initializer": (LAYER, ConfigDropsKernelInitializerCell),
 }
+
+#: Mutants the gate does not catch yet, each with the property it lacks (none at present).
+#: An entry moves into ZOO when its property lands.
+AWAITING_PROPERTY = {}

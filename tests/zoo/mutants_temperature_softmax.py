@@ -204,8 +204,8 @@ class NoUnderflowClampSoftmax(_Steps):
     """Bug: drops the clamp of ``z`` at ``-L * T`` (the forward values do not change: such
     entries underflow to 0 either way). The backward pass of ``z / T`` then computes
     ``0 * (-z / T**2)`` for an underflowed entry, and ``-z / T**2`` overflows to ``inf`` for
-    extreme logits at small T: dL/dT is NaN. Survives the current gate: no gradient property
-    draws extreme logits (see AWAITING_PROPERTY)."""
+    extreme logits at small T: dL/dT is NaN. Caught by the gradient at extreme logits
+    (test_gradients.py, property 10)."""
 
     def _softmax(self, x, temperature):
         z = x - tf.stop_gradient(tf.reduce_max(x, axis=-1, keepdims=True))
@@ -227,16 +227,9 @@ ZOO = {
     "softmax_from_config_drops_floor": (LAYER, FromConfigDropsFloorSoftmax),
     "softmax_unchecked_num_classes": (LAYER, UncheckedNumClassesSoftmax),
     "softmax_float32_math": (LAYER, Float32MathSoftmax),
-}
-
-#: Mutants the current gate does not catch, each with the property it lacks. Not equivalent
-#: mutants: each differs from the production layer where the property would look. Move an
-#: entry into ZOO when its property lands; ``layercheck zoo
-#: tests/zoo/mutants_temperature_softmax.py:AWAITING_PROPERTY`` shows them SURVIVED until then.
-AWAITING_PROPERTY = {
-    # dL/dT is NaN at extreme logits and a small T (production: finite, equal to the reference
-    # VJP), but every gradient property draws logits of at most 30. Missing: the gradient
-    # properties (tape vs reference VJP, or at least "all gradients finite") on
-    # cases.examples(..., logits=lcst.extreme_logits).
     "softmax_no_underflow_clamp": (LAYER, NoUnderflowClampSoftmax),
 }
+
+#: Mutants the gate does not catch yet, each with the property it lacks (none at present).
+#: An entry moves into ZOO when its property lands.
+AWAITING_PROPERTY = {}
