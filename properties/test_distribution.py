@@ -22,6 +22,8 @@ from layercheck import strategies as lcst
 from layercheck.assertions import Case, assert_close, check
 from reference import memory_cell as memory_cell_reference
 
+pytestmark = pytest.mark.keras_only("tf.distribute strategies and Keras model training")
+
 
 @pytest.fixture(scope="session")
 def strategy(layercheck_devices):

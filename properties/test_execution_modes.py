@@ -24,9 +24,11 @@ VARIABLE_DTYPES = {"float64": "float64", "float32": "float32", "mixed_float16": 
 
 
 def dtype_name(dtype):
-    return getattr(dtype, "name", dtype)
+    """``"float32"`` for a TensorFlow or Keras dtype, a dtype string, or a ``torch.float32``."""
+    return str(getattr(dtype, "name", dtype)).removeprefix("torch.")
 
 
+@pytest.mark.keras_only("tf.function and XLA (jit_compile) are TensorFlow's execution modes")
 @pytest.mark.device_sensitive
 @pytest.mark.parametrize("layer_name", LAYERS)
 @given(data=st.data())
@@ -49,6 +51,7 @@ def test_eager_function_and_xla_agree(layer_name, device, adapter_for, data):
             )
 
 
+@pytest.mark.keras_only("tf.function tracing")
 @pytest.mark.parametrize("layer_name", LAYERS)
 @given(data=st.data())
 def test_traced_call_is_not_retraced_for_every_call(layer_name, adapter_for, data):
@@ -128,10 +131,10 @@ def test_matches_the_reference_in_every_dtype(layer_name, dtype, device, adapter
         for step_inputs in example.call_inputs:
             tensor = adapter.call_tensor(layer, np.asarray(step_inputs, dtype=input_dtype))
             check(
-                tensor.dtype.name == compute_dtype,
+                dtype_name(tensor.dtype) == compute_dtype,
                 case,
                 f"the output is in the compute dtype {compute_dtype}",
-                f"it is {tensor.dtype.name}",
+                f"it is {dtype_name(tensor.dtype)}",
             )
             outputs.append(np.asarray(tensor, dtype=np.float64))
     actual = np.stack(outputs) if layer_name == "memory_cell" else outputs[0]
@@ -145,6 +148,7 @@ def test_matches_the_reference_in_every_dtype(layer_name, dtype, device, adapter
     )
 
 
+@pytest.mark.keras_only("compute_output_shape is Keras's layer API")
 @pytest.mark.parametrize("layer_name", LAYERS)
 @given(data=st.data())
 def test_output_shape_is_what_compute_output_shape_says(layer_name, adapter_for, data):

@@ -101,7 +101,7 @@ def test_tape_gradient_equals_the_reference_vjp(layer_name, device, adapter_for,
     A wrong backward pass (custom gradient, stop_gradient, frozen weight) shows here first."""
     example = data.draw(cases.examples(layer_name), label="example")
     dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_vjp(adapter_for(layer_name), example, dtype=dtype, mode=mode, seed=seed, device=device)
 
@@ -120,7 +120,7 @@ def test_a_tape_over_several_calls_gives_the_sum_of_the_per_call_vjps(layer_name
     fails here."""
     example = data.draw(cases.examples(layer_name), label="example")
     dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_several_calls(adapter_for(layer_name), example, dtype=dtype, mode=mode, seed=seed, device=device)
 
@@ -183,7 +183,7 @@ def test_relu_at_exactly_zero_has_value_zero_and_gradient_zero(layer_name, devic
     and the column, with the whole gradient equal to the reference's (relu'(0) = 0)."""
     example = data.draw(cases.examples(layer_name), label="example")
     dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_relu_at_exactly_zero(
         adapter_for(layer_name), example, dtype=dtype, mode=mode, seed=seed, device=device
@@ -193,6 +193,7 @@ def test_relu_at_exactly_zero_has_value_zero_and_gradient_zero(layer_name, devic
 # -- 6 -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.keras_only("Keras optimizers and trainable_weights")
 @pytest.mark.parametrize("layer_name", LAYERS)
 @a_third
 @given(data=st.data())
@@ -203,7 +204,7 @@ def test_an_optimizer_step_moves_only_the_trainable_weights(layer_name, adapter_
     trainable weight moved by -lr times the reference gradient (the temperature then clipped
     to its floor). Bookkeeping: runs once, on the default device."""
     example = data.draw(cases.examples(layer_name), label="example")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_training_step(adapter_for(layer_name), example, mode=mode, seed=seed)
 
@@ -220,13 +221,14 @@ def test_at_the_floor_the_gradient_reaches_the_temperature(layer_name, device, a
     to T at the tie), not 0; in float64 it is the right derivative by one-sided differences and
     L is exactly flat to the left of the floor."""
     example = data.draw(cases.examples(layer_name), label="example")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_gradient_reaches_t_at_the_floor(
         adapter_for(layer_name), example, mode=mode, seed=seed, device=device
     )
 
 
+@pytest.mark.keras_only("a Keras optimizer applying the weight's constraint")
 @pytest.mark.device_sensitive
 @a_third
 @pytest.mark.parametrize("layer_name", ["temperature_softmax"])
@@ -237,13 +239,14 @@ def test_an_sgd_step_past_the_floor_leaves_the_temperature_exactly_at_the_floor(
     example = data.draw(cases.examples(layer_name), label="example")
     temperature = data.draw(lcst.temperatures(1e-3, 1e-2), label="initial temperature")
     example = dataclasses.replace(example, kwargs={**example.kwargs, "initial_temperature": temperature})
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_sgd_step_past_the_floor_stops_at_the_floor(
         adapter_for(layer_name), example, mode=mode, seed=seed, device=device
     )
 
 
+@pytest.mark.keras_only("the SGD step of the check uses a Keras optimizer and the weight's constraint")
 @pytest.mark.device_sensitive
 @a_third
 @pytest.mark.parametrize("layer_name", ["temperature_softmax"])
@@ -254,7 +257,7 @@ def test_a_temperature_assigned_below_the_floor_gets_no_gradient(layer_name, dev
     that zero gradient leaves T at the floor (lifted by the constraint)."""
     example = data.draw(cases.examples(layer_name), label="example")
     below = data.draw(lcst.temperatures(1e-6, 5e-4), label="assigned temperature")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_temperature_below_the_floor_gets_no_gradient(
         adapter_for(layer_name), example, below, mode=mode, seed=seed, device=device
@@ -285,6 +288,6 @@ def test_at_extreme_logits_the_gradient_is_finite_and_equals_the_reference_vjp(l
         st.one_of(st.just(FLOOR), lcst.temperatures(FLOOR, 1.0)), label="initial_temperature"
     )
     dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter_for(layer_name), data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
     gradients.check_vjp(adapter_for(layer_name), example, dtype=dtype, mode=mode, seed=seed, device=device)

@@ -369,6 +369,7 @@ def _same_variable(candidate, variable):
     return candidate is variable or getattr(candidate, "value", None) is variable
 
 
+@pytest.mark.keras_only("tf.GradientTape, Keras optimizers and trainable_weights")
 @pytest.mark.parametrize("mode", TAPE_MODES)
 @given(data=st.data())
 def test_state_is_non_trainable_and_an_optimizer_step_does_not_move_it(mode, memory_cell, data):
@@ -522,6 +523,7 @@ def test_batch_size_change_is_a_clear_error_until_reset(memory_cell, data):
 # -- 8 ------------------------------------------------------------------------------------
 
 
+@pytest.mark.keras_only("keras.Input and a functional keras.Model")
 @pytest.mark.parametrize("entry", ["call", "predict"])
 @profiles.scaled(0.4, "each example builds a functional model and (predict) traces Keras's predict function, about half a second; the outcome hinges on how the state comes into being, not on the values")
 @given(data=st.data())

@@ -139,6 +139,7 @@ def test_equals_reference(nonnegative_projection, device, example, mode):
     """float32 outputs equal relu(x @ W) @ B in float64, within the float32 tolerance scaled by
     the sum of absolute terms (cases.error_scale), in the drawn execution mode."""
     adapter = nonnegative_projection
+    mode = cases.mode_for(adapter, mode)
     prop = "float32 outputs equal the reference"
     case = _case(adapter, prop, device, example, mode=mode)
     with tf.device(device.tf_name):
@@ -375,6 +376,7 @@ MIN_GRADIENT = 1e-2
 TRAINING_STEPS = 3
 
 
+@pytest.mark.keras_only("Keras optimizers, tf.GradientTape and trainable_weights")
 @pytest.mark.device_sensitive
 @with_edge_examples(optimizer_name=sorted(OPTIMIZERS), target_seed=(0,))
 @given(

@@ -37,6 +37,8 @@ from layercheck import strategies as lcst
 from layercheck.assertions import PropertyFailure
 from layercheck.pytest_plugin import devices_for_config
 
+pytestmark = pytest.mark.keras_only("Keras serialization: get_config/from_config, serialize_keras_object, .keras files, save_weights, model.export")
+
 LAYERS = adapters.LAYER_NAMES
 
 #: The temperature floor is drawn from here up: far below the default 1e-3, down to where

@@ -100,7 +100,7 @@ def test_equals_reference(temperature_softmax, device, data):
     example = data.draw(cases.examples(LAYER), label="example")
     # Rank-3 inputs and batch 1 must both occur; --hypothesis-show-statistics shows how often.
     event(f"input rank {example.inputs.ndim}{', batch 1' if example.inputs.shape[0] == 1 else ''}")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "float32 outputs equal the reference"
     case = _case(adapter, prop, device, example, mode=mode)
     with tf.device(device.tf_name):
@@ -125,7 +125,7 @@ def test_rows_sum_to_one(temperature_softmax, device, data):
     within the forward tolerance (each entry carries a relative error of a few eps)."""
     adapter = temperature_softmax
     example = data.draw(cases.examples(LAYER), label="example")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "rows sum to one"
     case = _case(adapter, prop, device, example, mode=mode)
     with tf.device(device.tf_name):
@@ -151,7 +151,7 @@ def test_outputs_lie_in_the_unit_interval(temperature_softmax, device, data):
     an ulp above 1 (which makes ``log(1 - p)`` NaN downstream) is a defect."""
     adapter = temperature_softmax
     example = data.draw(cases.examples(LAYER), label="example")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     case = _case(adapter, "outputs lie in the unit interval", device, example, mode=mode)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
@@ -218,7 +218,7 @@ def test_adding_a_constant_to_a_row_changes_nothing(temperature_softmax, device,
     example = data.draw(cases.examples(LAYER), label="example")
     inputs, shifted, constants = data.draw(_exactly_shifted(example), label="exact shift")
     example = dataclasses.replace(example, inputs=inputs)
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "adding a constant to a row changes nothing"
     case = _case(adapter, prop, device, example, mode=mode, row_constants=constants)
     with tf.device(device.tf_name):
@@ -259,7 +259,7 @@ def test_preserves_order(temperature_softmax, device, data):
     """
     adapter = temperature_softmax
     example = data.draw(cases.examples(LAYER), label="example")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "preserves order"
     case = _case(adapter, prop, device, example, mode=mode)
     rtol = tolerances.forward("float32", LAYER, prop).rtol
@@ -320,7 +320,7 @@ def test_temperature_one_equals_plain_softmax(temperature_softmax, device, data)
     independent implementation on the same float32 inputs on the same device."""
     adapter = temperature_softmax
     example = _with_temperature(data.draw(cases.examples(LAYER), label="example"), 1.0)
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "temperature one equals plain softmax"
     case = _case(adapter, prop, device, example, mode=mode)
     inputs = np.asarray(example.inputs, dtype=np.float32)
@@ -352,7 +352,7 @@ def test_higher_temperature_never_lowers_the_entropy(temperature_softmax, device
     example = data.draw(cases.examples(LAYER), label="example")
     low, high = sorted(data.draw(st.tuples(lcst.temperatures(), lcst.temperatures()), label="T1, T2"))
     example = _with_temperature(example, low)
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "higher temperature never lowers the entropy"
     case = _case(adapter, prop, device, example, mode=mode, T1=low, T2=high)
     tolerance = tolerances.forward("float32", LAYER, prop)
@@ -400,7 +400,7 @@ def test_finite_at_extreme_logits(temperature_softmax, device, data):
     example.kwargs["initial_temperature"] = data.draw(
         st.one_of(st.just(DEFAULT_FLOOR), lcst.temperatures(DEFAULT_FLOOR, 1.0)), label="initial_temperature"
     )
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "finite at extreme logits"
     case = _case(adapter, prop, device, example, dtype, mode=mode)
     with tf.device(device.tf_name):
@@ -432,6 +432,7 @@ def _optimizers(draw):
     return name, kwargs
 
 
+@pytest.mark.keras_only("Keras optimizers applying the weight's constraint")
 @pytest.mark.device_sensitive
 @given(data=st.data())
 def test_temperature_stays_at_or_above_the_floor_after_optimizer_steps(temperature_softmax, device, data):
@@ -451,7 +452,7 @@ def test_temperature_stays_at_or_above_the_floor_after_optimizer_steps(temperatu
     example = dataclasses.replace(example, kwargs=kwargs)
     optimizer_name, optimizer_kwargs = data.draw(_optimizers(), label="optimizer")
     steps = data.draw(st.integers(1, 4), label="steps")
-    mode = data.draw(modes, label="mode")
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "temperature stays at or above the floor after optimizer steps"
     arguments = ", ".join(f"{key}={value:.6g}" for key, value in optimizer_kwargs.items())
     case = _case(adapter, prop, device, example, mode=mode, optimizer=f"{optimizer_name}({arguments})", steps=steps)

@@ -96,25 +96,59 @@ def load_factory(spec):
     return factory
 
 
-class KerasAdapter:
-    """Build, call, weights, gradients and config of one Keras implementation of a layer."""
+class Adapter:
+    """What every adapter has: the layer's contract, where the implementation comes from, and
+    what its framework can run.
 
-    def __init__(self, name, factory=None, origin=None):
+    ``framework`` is ``"keras"`` for :class:`KerasAdapter`; properties marked
+    ``@pytest.mark.keras_only(reason)`` (tf.function, XLA, dtype policies, Keras serialization,
+    tf.distribute, Keras optimizers and constraints) are skipped, with their reason, for any
+    other framework. ``modes`` are the execution modes properties draw from; ``dtypes`` the
+    dtypes (policies) it supports: a property parametrized over another dtype is skipped.
+
+    The methods every adapter provides (see :class:`KerasAdapter` for their contracts):
+    ``seed``, ``make``, ``build``, ``call``, ``method``, ``weight``, ``assign``, ``gradients``;
+    a Keras adapter adds ``call_tensor``, ``function``, ``output_shape``, ``tracing_count``,
+    ``variable``, ``config``, ``from_config``.
+    """
+
+    framework = "keras"
+    modes = MODES
+    dtypes = ("float32", "float64", "mixed_float16", "mixed_bfloat16")
+
+    def __init__(self, name, origin):
         if name not in CONTRACTS:
             raise ValueError(f"unknown layer {name!r}; known: {', '.join(LAYER_NAMES)}")
         self.contract = CONTRACTS[name]
-        self.factory = factory if factory is not None else production_factory(name)
-        self.origin = origin or f"layercheck.layers:{self.contract.class_name} (production)"
-        self._functions = weakref.WeakKeyDictionary()
+        self.origin = origin
 
     @property
     def name(self):
         return self.contract.name
 
     def __repr__(self):
-        return f"KerasAdapter({self.name!r}, {self.origin})"
+        return f"{type(self).__name__}({self.name!r}, {self.origin})"
+
+    def check_mode(self, mode):
+        if mode not in self.modes:
+            raise MissingAPI(f"missing API: the {self.framework} adapter runs modes {self.modes}, not {mode!r}")
+
+
+class KerasAdapter(Adapter):
+    """Build, call, weights, gradients and config of one Keras implementation of a layer."""
+
+    def __init__(self, name, factory=None, origin=None):
+        super().__init__(name, origin or f"layercheck.layers:{CONTRACTS[name].class_name} (production)")
+        self.factory = factory if factory is not None else production_factory(name)
+        self._functions = weakref.WeakKeyDictionary()
 
     # -- construction -------------------------------------------------------------------
+
+    def seed(self, seed):
+        """Seed the framework's RNGs (Keras, TensorFlow, NumPy, Python) before making a layer."""
+        import keras
+
+        keras.utils.set_random_seed(seed)
 
     def make(self, *args, **kwargs):
         """A new, unbuilt instance: ``factory(*args, **kwargs)``."""

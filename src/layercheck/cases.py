@@ -116,15 +116,23 @@ def examples(layer, **kwargs):
 # -- running ----------------------------------------------------------------------------------
 
 
+def mode_for(adapter, drawn):
+    """The drawn execution mode if the adapter runs it, else the adapter's first mode.
+
+    Properties draw from all of :data:`layercheck.adapters.MODES` whatever the adapter, so a
+    Keras run draws the same examples whichever ports exist; a port that runs eagerly only
+    runs every example eagerly (and its failure reports say so).
+    """
+    return drawn if drawn in adapter.modes else adapter.modes[0]
+
+
 def make_layer(adapter, example, dtype="float32", input_shape=None):
     """Construct, build and load the drawn weights; seeds Keras's RNG from the example.
 
     ``input_shape`` defaults to the first call's shape; pass ``(None, ...)`` to build with an
     unknown batch size (the memory cell then sizes its state at the first call).
     """
-    import keras
-
-    keras.utils.set_random_seed(example.seed)
+    adapter.seed(example.seed)
     layer = adapter.make(*example.args, dtype=dtype, **example.kwargs)
     adapter.build(layer, input_shape if input_shape is not None else example.call_inputs[0].shape)
     for name, value in example.weights.items():

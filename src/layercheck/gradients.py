@@ -449,6 +449,8 @@ def several_calls_gradients(adapter, layer, calls, cotangents, mode="eager"):
     call (T, ...); ``{"inputs": (T, ...), <trainable weight>: ...}`` (None where the tape has
     no gradient); and the variables the tape watched on its own (the trainable ones it read).
     """
+    if adapter.framework != "keras":
+        return adapter.several_calls_gradients(layer, calls, cotangents, mode)
     import tensorflow as tf
 
     calls = tf.convert_to_tensor(calls)

@@ -67,6 +67,12 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     environment.prepare()
+    config.addinivalue_line(
+        "markers",
+        "keras_only(reason): the property needs Keras or TensorFlow machinery (tf.function, XLA, dtype "
+        "policies, Keras serialization, tf.distribute, Keras optimizers); skipped, with the reason, "
+        "for an implementation in another framework",
+    )
     if not config.getoption("hypothesis_profile", default=None):
         from hypothesis import settings
 
@@ -93,10 +99,23 @@ def _adapters_from(config):
                 factory = adapters.load_factory(chosen[name])
             except (ImportError, ValueError) as error:
                 raise pytest.UsageError(f"--layer-impl {name}={chosen[name]}: {error}") from error
-            result[name] = adapters.KerasAdapter(name, factory, origin=chosen[name])
+            result[name] = _adapter(name, factory, chosen[name])
         else:
             result[name] = None  # the production layer, made on first use
     return result
+
+
+def _adapter(name, factory, origin):
+    """An adapter given as is, a ``torch.nn.Module`` port's, or else a Keras one."""
+    if isinstance(factory, adapters.Adapter):
+        if factory.name != name:
+            raise pytest.UsageError(f"--layer-impl {name}={origin}: that adapter is for layer {factory.name!r}")
+        return factory
+    from layercheck.torch_adapter import TorchAdapter, is_torch_module_factory
+
+    if is_torch_module_factory(factory):
+        return TorchAdapter(name, factory, origin=f"{origin} (PyTorch)")
+    return adapters.KerasAdapter(name, factory, origin=origin)
 
 
 def adapter_for_config(config, name):
@@ -127,10 +146,12 @@ def pytest_collection(session):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
+    from layercheck.selection import item_layers, run_order
+
+    _skip_what_the_framework_cannot_run(config, items, item_layers)
     layers = set(config.getoption("layercheck_layer") or ())
     if not layers:
         return
-    from layercheck.selection import item_layers, run_order
 
     keep, drop = [], []
     for item in items:
@@ -139,6 +160,38 @@ def pytest_collection_modifyitems(session, config, items):
         config.hook.pytest_deselected(items=drop)
     # sorted() is stable: within a file, the file's own order.
     items[:] = sorted(keep, key=lambda item: run_order(item, layers))
+
+
+def _skip_what_the_framework_cannot_run(config, items, item_layers):
+    """Skip, with the reason, the properties an implementation's framework cannot run: those
+    marked ``keras_only`` for a non-Keras adapter, and those parametrized over a dtype the
+    adapter does not support."""
+    table = config._layercheck_adapters
+    if all(adapter is None or adapter.framework == "keras" for adapter in table.values()):
+        return
+    for item in items:
+        for name in sorted(item_layers(item)):
+            adapter = adapter_for_config(config, name)
+            if adapter.framework == "keras":
+                continue
+            marker = item.get_closest_marker("keras_only")
+            if marker is not None:
+                why = marker.args[0] if marker.args else "it needs Keras"
+                item.add_marker(pytest.mark.skip(reason=f"keras_only: {why} ({name} is a {adapter.framework} port)"))
+                break
+            callspec = getattr(item, "callspec", None)
+            mode = callspec.params.get("mode") if callspec is not None else None
+            if isinstance(mode, str) and mode not in adapter.modes:
+                item.add_marker(
+                    pytest.mark.skip(reason=f"the {adapter.framework} adapter runs modes {adapter.modes}, not {mode}")
+                )
+                break
+            dtype = callspec.params.get("dtype") if callspec is not None else None
+            if isinstance(dtype, str) and dtype not in adapter.dtypes:
+                item.add_marker(
+                    pytest.mark.skip(reason=f"the {adapter.framework} adapter supports {adapter.dtypes}, not {dtype}")
+                )
+                break
 
 
 def pytest_generate_tests(metafunc):
