@@ -3,8 +3,13 @@
 * a temperature that is zero, negative, non-finite or below the floor is a ValueError;
 * ``num_classes``, ``units`` must be positive ints;
 * ``num_classes`` must match the inputs' last dimension (at build);
-* the basis must be a non-empty, finite, rank-2 array;
-* the memory cell's inputs must have rank 2.
+* a floor the layer's dtype cannot hold as a normal number, or an initial temperature it
+  cannot hold at all, is a ValueError; the default layer builds under every dtype policy;
+* the basis must be a non-empty, finite, rank-2 array (also when its repr is long, where the
+  message shortens it), and its entries must fit the compute dtype (float16 under
+  ``mixed_float16``);
+* the memory cell's inputs must have rank 2, and after build the size it was built for;
+  the softmax's and the projection's inputs must have rank >= 2.
 
 Never a silent NaN, never a shape error from deep inside TensorFlow: the message is checked
 for the argument's name.
@@ -13,6 +18,7 @@ for the argument's name.
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -87,6 +93,9 @@ bad_bases = st.one_of(
         st.integers(1, 4), st.integers(1, 4), st.sampled_from([np.nan, np.inf, -np.inf]), st.integers(0, 15),
     ),
     st.sampled_from([None, "basis", [["a", "b"]]]),
+    # Long reprs: the message shortens them (and must still be a clear error).
+    st.builds(lambda d: [[0.5] * d, [0.5] * (d - 1)], st.integers(20, 60)),  # ragged
+    st.builds(lambda d: [["x"] * d], st.integers(20, 60)),  # not numbers
 )
 
 
@@ -109,4 +118,102 @@ def test_memory_cell_inputs_must_have_rank_two(memory_cell, shape, units):
         f"inputs of shape {shape} raise a clear error",
         lambda: memory_cell.build(memory_cell.make(units), shape),
         "rank",
+    )
+
+
+#: Smallest positive normal number and largest finite value per dtype a policy holds the
+#: temperature in (variable dtype) or computes the softmax in (float32 for 16-bit compute).
+DTYPE_LIMITS = {
+    "float16": (2.0**-14, 65504.0),
+    "bfloat16": (2.0**-126, 3.3895313892515355e38),
+    "float32": (2.0**-126, 3.4028234663852886e38),
+    "float64": (2.0**-1022, 1.7976931348623157e308),
+}
+#: The dtypes whose limits bind, per policy: the variable dtype and the softmax's math dtype.
+POLICY_DTYPES = {
+    "float16": ("float16", "float32"),
+    "bfloat16": ("bfloat16", "float32"),
+    "mixed_float16": ("float32",),
+    "mixed_bfloat16": ("float32",),
+    "float32": ("float32",),
+    "float64": ("float64",),
+}
+
+
+@pytest.mark.parametrize("dtype", list(POLICY_DTYPES))
+@given(data=st.data())
+def test_a_floor_or_temperature_the_dtype_cannot_hold_is_rejected(temperature_softmax, dtype, data):
+    """Below the smallest normal number a floor may be flushed to zero (0 / 0 = NaN at the
+    row's maximum); above the largest finite value the initial temperature is inf. Both are
+    ValueErrors naming the argument; the defaults build under every policy."""
+    tiny = max(DTYPE_LIMITS[name][0] for name in POLICY_DTYPES[dtype])
+    largest = min(DTYPE_LIMITS[name][1] for name in POLICY_DTYPES[dtype])
+    num_classes = data.draw(lcst.feature_sizes(max_size=8), label="num_classes")
+    params = {"num_classes": num_classes, "dtype": dtype}
+    layer = temperature_softmax.make(num_classes, dtype=dtype)
+    temperature_softmax.build(layer, (2, num_classes))  # the defaults: no error
+
+    floor = data.draw(st.floats(min_value=tiny * 1e-6, max_value=tiny, exclude_max=True), label="min_temperature")
+    case = Case("TemperatureSoftmax", "a floor the dtype cannot hold is rejected", params={**params, "min_temperature": floor})
+    expect_clear_error(
+        case,
+        f"min_temperature={floor!r} under dtype {dtype} raises a clear error",
+        lambda: temperature_softmax.make(num_classes, initial_temperature=1.0, min_temperature=floor, dtype=dtype),
+        "min_temperature",
+    )
+    if largest < DTYPE_LIMITS["float64"][1]:
+        initial = data.draw(st.floats(min_value=largest, max_value=1e300, exclude_min=True), label="initial_temperature")
+        case = Case("TemperatureSoftmax", "a temperature the dtype cannot hold is rejected", params={**params, "initial_temperature": initial})
+        expect_clear_error(
+            case,
+            f"initial_temperature={initial!r} under dtype {dtype} raises a clear error",
+            lambda: temperature_softmax.make(num_classes, initial_temperature=initial, dtype=dtype),
+            "initial_temperature",
+        )
+
+
+@given(magnitude=st.floats(min_value=65520.0, max_value=3e38), sign=st.sampled_from([1.0, -1.0]))
+def test_a_basis_entry_beyond_the_compute_dtype_is_rejected(nonnegative_projection, magnitude, sign):
+    """Under ``mixed_float16`` the basis is cast to float16 in the call: an entry beyond 65504
+    would be inf there (NaN outputs), so the constructor refuses it."""
+    basis = [[1.0, sign * magnitude], [0.5, 0.25]]
+    case = Case("NonNegativeProjection", "a basis the compute dtype cannot hold is rejected", params={"entry": sign * magnitude})
+    expect_clear_error(
+        case,
+        f"a basis entry of {sign * magnitude!r} under mixed_float16 raises a clear error",
+        lambda: nonnegative_projection.make(basis, dtype="mixed_float16"),
+        "basis_vectors",
+    )
+
+
+@pytest.mark.parametrize("layer_name", ["temperature_softmax", "nonnegative_projection"])
+@given(features=lcst.feature_sizes(max_size=8))
+def test_inputs_of_rank_one_are_rejected(adapter_for, layer_name, features):
+    """Both layers work on rows (the last axis) of a batch: rank-1 inputs are an error at
+    build, not a softmax over the batch."""
+    adapter = adapter_for(layer_name)
+    args = (features,) if layer_name == "temperature_softmax" else (np.eye(3, features).tolist(),)
+    case = Case(adapter.contract.class_name, "rank-1 inputs are rejected", params={"input shape": (features,)})
+    expect_clear_error(
+        case,
+        f"building for input shape ({features},) raises a clear error",
+        lambda: adapter.build(adapter.make(*args), (features,)),
+        "rank",
+    )
+
+
+@given(features=lcst.feature_sizes(max_size=8), other=lcst.feature_sizes(max_size=8), units=lcst.units(max_units=8))
+def test_memory_cell_inputs_must_keep_the_size_it_was_built_for(memory_cell, features, other, units):
+    """After build the kernel fixes n: inputs with another last dimension are a clear error
+    naming the shapes, not a matmul error from inside the framework."""
+    if other == features:
+        other = features + 1
+    case = Case("MemoryCellLayer", "inputs keep the size the layer was built for", params={"n": features, "other n": other, "units": units})
+    layer = memory_cell.make(units)
+    memory_cell.call(layer, np.zeros((2, features), np.float32))
+    expect_clear_error(
+        case,
+        f"inputs of shape (2, {other}) after (2, {features}) raise a clear error",
+        lambda: memory_cell.call(layer, np.zeros((2, other), np.float32)),
+        "shape",
     )

@@ -169,6 +169,31 @@ def test_state_persists_and_the_sequence_equals_the_reference_recurrence(mode, d
 # -- 2 ------------------------------------------------------------------------------------
 
 
+@pytest.mark.device_sensitive
+@profiles.scaled(0.4, "a batch of hundreds of rows per example; the rows are independent, so few examples suffice")
+@given(data=st.data())
+def test_a_batch_beyond_256_rows_steps_like_the_reference(device, memory_cell, data):
+    """The drawn examples have batches of at most 8 rows; here 257 to 640, beyond Python's
+    small-int cache (a batch-size check written with ``is`` instead of ``==`` breaks there):
+    the state keeps the batch across calls and every row steps like the reference."""
+    adapter = memory_cell
+    batch = data.draw(st.integers(257, 640), label="batch size")
+    sequences = lcst.memory_cell_sequences(max_length=3, batch_size=batch, max_input_dim=4)
+    example = data.draw(cases.examples(LAYER, sequences=sequences), label="example")
+    prop = "a large batch steps like the reference"
+    case = _case(adapter, prop, device, example)
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example)
+    assert_close(
+        outputs,
+        cases.reference_outputs(example, DTYPE),
+        case,
+        _tolerance("the state persists and the sequence equals the reference recurrence"),
+        claim=f"each of the {batch} rows of each call equals the reference recurrence",
+        scale=cases.error_scale(example, DTYPE),
+    )
+
+
 @st.composite
 def _unrestricted_examples(draw):
     """Memory-cell examples whose recurrent kernel is drawn as is (entries up to 2, spectral

@@ -226,7 +226,7 @@ def test_temperature_stays_at_or_above_the_floor_under_sgd():
     x = tf.constant([[0.0, 1.0, 2.0]])
     layer(x)
     constraint = layer.temperature.constraint
-    assert isinstance(constraint, MinValue) and constraint.min_value == 0.05
+    assert isinstance(constraint, MinValue) and constraint.min_value == layer._held_floor() == float(np.float32(0.05))
     optimizer = keras.optimizers.SGD(learning_rate=10.0)
     floor = np.float32(0.05)
     for _ in range(3):
@@ -288,7 +288,7 @@ def test_saved_model_file_round_trip(tmp_path):
     assert isinstance(loaded_layer, TemperatureSoftmax)
     assert loaded_layer.temperature.numpy() == np.float32(0.37)
     assert isinstance(loaded_layer.temperature.constraint, MinValue)
-    assert loaded_layer.temperature.constraint.min_value == 0.05
+    assert loaded_layer.temperature.constraint.min_value == float(np.float32(0.05))
 
 
 # ----------------------------------------------------------------------------- dtypes and graphs
@@ -336,3 +336,26 @@ def test_tf_function(jit_compile):
     result = compiled(x).numpy()
     assert np.all(np.isfinite(result))
     np.testing.assert_allclose(result, eager, rtol=1e-6, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- the held floor
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "mixed_bfloat16", "mixed_float16", "float32", "float64"])
+def test_at_the_floor_the_gradient_reaches_the_temperature_in_every_policy(dtype):
+    """The floor as the variable holds it is never below min_temperature, the initial value
+    at the floor sits exactly on the forward clamp, and dL/dT is nonzero there. (A bfloat16
+    variable rounds 1e-3 down to 9.9945e-4, below a float32 clamp at 1e-3: the gradient was 0.)"""
+    layer = TemperatureSoftmax(3, initial_temperature=1e-3, dtype=dtype)
+    layer.build((2, 3))
+    held = float(np.asarray(layer.temperature.numpy(), np.float64))
+    assert held >= 1e-3
+    # Logits a few temperatures apart, so the softmax is not saturated at T = 1e-3.
+    x = tf.constant([[1e-3, 2e-3, 0.0], [0.0, -1e-3, 5e-4]], dtype=layer.compute_dtype)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.cast(layer(x), tf.float32) * tf.constant([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    gradient = float(tape.gradient(loss, layer.temperature))
+    assert math.isfinite(gradient) and gradient != 0.0
+    # An SGD step down past the floor is lifted back onto it by the constraint.
+    keras.optimizers.SGD(learning_rate=1.0).apply_gradients([(tf.constant(1.0, layer.temperature.dtype), layer.temperature)])
+    assert float(np.asarray(layer.temperature.numpy(), np.float64)) == held

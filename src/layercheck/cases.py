@@ -80,8 +80,8 @@ def nonnegative_projection_examples(draw, *, max_rank=3, basis=None):
 
 
 @st.composite
-def memory_cell_examples(draw, *, max_length=6):
-    sequence = draw(lcst.memory_cell_sequences(max_length=max_length))
+def memory_cell_examples(draw, *, max_length=6, sequences=None):
+    sequence = draw(sequences if sequences is not None else lcst.memory_cell_sequences(max_length=max_length))
     units = draw(lcst.units(max_units=32))
     kernel = draw(lcst.kernels((sequence.shape[-1], units)))
     recurrent_kernel = draw(lcst.kernels((units, units)))

@@ -134,6 +134,12 @@ class MemoryCellLayer(keras.layers.Layer):
 
     def _state_for(self, inputs):
         """The state to use for ``inputs``, created on first use; checks the batch size."""
+        features = self.kernel.shape[0]
+        if inputs.shape.rank != 2 or inputs.shape[-1] != features:
+            raise ValueError(
+                f"MemoryCellLayer {self.name!r} was built for inputs of shape (batch, {features}), "
+                f"got input shape {tuple(inputs.shape)}"
+            )
         batch_size = inputs.shape[0]
         if self.state is None:
             if batch_size is None:

@@ -104,11 +104,14 @@ class NonNegativeProjection(keras.layers.Layer):
                 f"variable dtype {self.variable_dtype} and compute dtype {self.compute_dtype}"
             )
         largest = float(np.abs(self._basis).max())
-        if largest > float(tf.as_dtype(self.variable_dtype).max):
-            raise ValueError(
-                f"basis_vectors has an entry of magnitude {largest!r}, which overflows the "
-                f"layer's variable dtype {self.variable_dtype}"
-            )
+        # The basis is held in the variable dtype and cast to the compute dtype in the call
+        # (float16 under mixed_float16, where 7e4 is already inf).
+        for role, dtype in (("variable", self.variable_dtype), ("compute", self.compute_dtype)):
+            if largest > float(tf.as_dtype(dtype).max):
+                raise ValueError(
+                    f"basis_vectors has an entry of magnitude {largest!r}, which overflows the "
+                    f"layer's {role} dtype {dtype}"
+                )
         self.num_basis_vectors, self.basis_dim = (int(v) for v in self._basis.shape)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.projection_weights = None

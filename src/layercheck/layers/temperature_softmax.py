@@ -91,7 +91,9 @@ class MinValue(keras.constraints.Constraint):
         self.min_value = _validation.finite_real("min_value", min_value)
 
     def __call__(self, w):
-        return keras.ops.maximum(w, keras.ops.cast(self.min_value, w.dtype))
+        # tf.constant converts the Python float straight to w's dtype; keras.ops.cast goes
+        # through float32 first, which moves a float64 floor of 1e-3 to 1.00000005e-3.
+        return keras.ops.maximum(w, tf.constant(self.min_value, dtype=w.dtype))
 
     def get_config(self):
         return {"min_value": self.min_value}
@@ -138,12 +140,13 @@ class TemperatureSoftmax(keras.layers.Layer):
             shape=(),
             # A float64 scalar: Constant(python_float) converts through float32, which would
             # round the initial temperature of a float64 layer.
-            initializer=keras.initializers.Constant(np.float64(self.initial_temperature)),
+            # Never below the held floor: a bfloat16 variable rounds 1e-3 down to 9.9945e-4.
+            initializer=keras.initializers.Constant(np.float64(max(self.initial_temperature, self._held_floor()))),
             trainable=True,
             # The layer casts the temperature itself, to float32 under 16-bit policies: Keras's
             # autocast would round it to float16 first.
             autocast=False,
-            constraint=MinValue(self.min_temperature),
+            constraint=MinValue(self._held_floor()),
         )
         # Later calls with another last dimension fail in Keras's input check, before any op.
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.num_classes})
@@ -158,7 +161,7 @@ class TemperatureSoftmax(keras.layers.Layer):
         largest = float(x.dtype.max)
         x = tf.cast(tf.clip_by_value(x, -largest, largest), math_dtype)
         temperature = tf.maximum(
-            tf.cast(self.temperature, math_dtype), tf.constant(self.min_temperature, math_dtype)
+            tf.cast(self.temperature, math_dtype), tf.constant(self._held_floor(), math_dtype)
         )
         z = x - tf.stop_gradient(tf.reduce_max(x, axis=-1, keepdims=True))
         z = tf.maximum(z, -_UNDERFLOW_EXPONENT[math_dtype] * temperature)
@@ -187,6 +190,18 @@ class TemperatureSoftmax(keras.layers.Layer):
                 f"inputs have last dimension {shape[-1]} (input shape {shape})"
             )
         return shape
+
+    def _held_floor(self):
+        """The floor as the variable dtype holds it: the smallest value of that dtype at or
+        above ``min_temperature``. The constraint and the forward clamp both use it, so a
+        temperature pushed to the floor sits exactly at the clamp's tie (where the gradient
+        reaches it) in every dtype; rounding to nearest would put a bfloat16 floor below the
+        float32 clamp (1e-3 -> 9.9945e-4) and cut the gradient there."""
+        dtype = np.dtype(tf.as_dtype(self.variable_dtype).as_numpy_dtype)
+        held = np.array(self.min_temperature, dtype=dtype)
+        if float(held) < self.min_temperature:
+            held = np.nextafter(held, np.array(np.inf, dtype=dtype))
+        return float(held)
 
     def _check_dtypes(self):
         """Reject dtype policies in which the temperature cannot be held as a positive normal."""
