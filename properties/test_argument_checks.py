@@ -172,6 +172,7 @@ def test_a_floor_or_temperature_the_dtype_cannot_hold_is_rejected(temperature_so
         )
 
 
+@pytest.mark.keras_only("a Keras dtype policy (mixed_float16)")
 @given(magnitude=st.floats(min_value=65520.0, max_value=3e38), sign=st.sampled_from([1.0, -1.0]))
 def test_a_basis_entry_beyond_the_compute_dtype_is_rejected(nonnegative_projection, magnitude, sign):
     """Under ``mixed_float16`` the basis is cast to float16 in the call: an entry beyond 65504

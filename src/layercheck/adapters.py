@@ -134,6 +134,37 @@ class Adapter:
             raise MissingAPI(f"missing API: the {self.framework} adapter runs modes {self.modes}, not {mode!r}")
 
 
+def parse_impl_specs(specs):
+    """``{layer name: "module:attr"}`` from ``NAME=module:attr`` strings (the later wins)."""
+    chosen = {}
+    for spec in specs:
+        name, sep, target = spec.partition("=")
+        if not sep or name not in LAYER_NAMES:
+            raise ValueError(f"expected NAME=module:attr with NAME one of {', '.join(LAYER_NAMES)}, got {spec!r}")
+        chosen[name] = target
+    return chosen
+
+
+def adapter_for_implementation(name, factory, origin):
+    """The adapter of ``factory`` for layer ``name``: ``factory`` itself if it is an
+    :class:`Adapter`; a :class:`~layercheck.torch_adapter.TorchAdapter` for a
+    ``torch.nn.Module`` subclass; else a :class:`KerasAdapter`."""
+    if isinstance(factory, Adapter):
+        if factory.name != name:
+            raise ValueError(f"{origin} is an adapter for layer {factory.name!r}, not {name!r}")
+        return factory
+    from layercheck.torch_adapter import TorchAdapter, is_torch_module_factory
+
+    if is_torch_module_factory(factory):
+        return TorchAdapter(name, factory, origin=f"{origin} (PyTorch)")
+    return KerasAdapter(name, factory, origin=origin)
+
+
+def load_adapter(name, spec):
+    """:func:`adapter_for_implementation` of ``module:attr``."""
+    return adapter_for_implementation(name, load_factory(spec), spec)
+
+
 class KerasAdapter(Adapter):
     """Build, call, weights, gradients and config of one Keras implementation of a layer."""
 

@@ -7,6 +7,11 @@ Subcommands:
   exit 0 only when every entry is caught and the production layers pass. See
   :mod:`layercheck.zoo`.
 
+* ``layercheck vectors export DIR``: write the golden vectors (the references' outputs and
+  gradients on fixed cases, ``.npz`` + ``manifest.json``); ``layercheck vectors check DIR``:
+  check the production layers (or ``--layer-impl NAME=module:attr``) against them. See
+  :mod:`layercheck.vectors`.
+
 Each subcommand is a function ``_<name>(args) -> exit code`` registered in :func:`parser`.
 """
 
@@ -72,7 +77,75 @@ def parser():
         "--echo", action="store_true", help="show pytest's own output of every run as it goes"
     )
     zoo_parser.set_defaults(handler=_zoo)
+
+    vectors_parser = commands.add_parser(
+        "vectors",
+        help="export golden vectors from the references, or check an implementation against them",
+        description="Golden vectors: framework-neutral files (vectors.npz + manifest.json) of the "
+        "references' outputs and gradients on fixed cases, edge cases included.",
+    )
+    vectors_commands = vectors_parser.add_subparsers(dest="vectors_command", metavar="ACTION")
+    vectors_commands.required = True
+    export_parser = vectors_commands.add_parser("export", help="write the golden vectors into DIR")
+    export_parser.add_argument("directory", metavar="DIR")
+    export_parser.set_defaults(handler=_vectors_export)
+    check_parser = vectors_commands.add_parser(
+        "check",
+        help="check an implementation against the golden vectors in DIR",
+        description="Run every case of DIR on the implementation under test (the production layers "
+        "unless --layer-impl names another) and compare outputs and VJPs. Exit code 0 only when "
+        "every case passes.",
+    )
+    check_parser.add_argument("directory", metavar="DIR")
+    check_parser.add_argument(
+        "--layer-impl",
+        action="append",
+        default=[],
+        metavar="NAME=module:attr",
+        help="check this implementation of layer NAME (a Keras Layer subclass or factory, a "
+        "torch.nn.Module subclass, or a layercheck adapter); repeatable; env LAYERCHECK_LAYER_IMPL as for the gate",
+    )
+    check_parser.add_argument("-k", dest="keyword", default=None, metavar="TEXT", help="only the cases whose id contains TEXT")
+    check_parser.set_defaults(handler=_vectors_check)
     return top
+
+
+def _vectors_export(args):
+    from layercheck import environment, vectors
+
+    environment.prepare()
+    manifest = vectors.export(args.directory)
+    print(f"layercheck vectors: wrote {len(manifest['cases'])} cases to {args.directory}/{vectors.MANIFEST} and {vectors.ARRAYS}")
+    return 0
+
+
+def _vectors_check(args):
+    import os
+
+    from layercheck import adapters, environment, vectors
+
+    environment.prepare()
+    specs = os.environ.get("LAYERCHECK_LAYER_IMPL", "").replace(",", " ").split() + args.layer_impl
+    try:
+        chosen = adapters.parse_impl_specs(specs)
+        loaded = {name: adapters.load_adapter(name, spec) for name, spec in chosen.items()}
+    except (ImportError, ValueError) as error:
+        print(f"layercheck vectors check: --layer-impl: {error}", file=sys.stderr)
+        return 2
+
+    def adapter_for(name):
+        if name not in loaded:
+            loaded[name] = adapters.KerasAdapter(name)
+        return loaded[name]
+
+    try:
+        results = vectors.check(args.directory, adapter_for, keyword=args.keyword, out=sys.stdout)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"layercheck vectors check: {error}", file=sys.stderr)
+        return 2
+    failed = [result for result in results if not result.passed]
+    print(f"layercheck vectors: {len(results) - len(failed)} of {len(results)} cases pass")
+    return 1 if failed or not results else 0
 
 
 def _zoo(args):

@@ -81,41 +81,21 @@ def pytest_configure(config):
 
 
 def _adapters_from(config):
-    specs = list(config.getoption("layer_impl") or [])
-    from_env = os.environ.get(LAYER_IMPL_ENV, "")
-    specs = from_env.replace(",", " ").split() + specs
-    chosen = {}
-    for spec in specs:
-        name, sep, target = spec.partition("=")
-        if not sep or name not in adapters.LAYER_NAMES:
-            raise pytest.UsageError(
-                f"--layer-impl expects NAME=module:attr with NAME one of {', '.join(adapters.LAYER_NAMES)}, got {spec!r}"
-            )
-        chosen[name] = target
+    specs = os.environ.get(LAYER_IMPL_ENV, "").replace(",", " ").split() + list(config.getoption("layer_impl") or [])
+    try:
+        chosen = adapters.parse_impl_specs(specs)
+    except ValueError as error:
+        raise pytest.UsageError(f"--layer-impl: {error}") from error
     result = {}
     for name in adapters.LAYER_NAMES:
         if name in chosen:
             try:
-                factory = adapters.load_factory(chosen[name])
+                result[name] = adapters.load_adapter(name, chosen[name])
             except (ImportError, ValueError) as error:
                 raise pytest.UsageError(f"--layer-impl {name}={chosen[name]}: {error}") from error
-            result[name] = _adapter(name, factory, chosen[name])
         else:
             result[name] = None  # the production layer, made on first use
     return result
-
-
-def _adapter(name, factory, origin):
-    """An adapter given as is, a ``torch.nn.Module`` port's, or else a Keras one."""
-    if isinstance(factory, adapters.Adapter):
-        if factory.name != name:
-            raise pytest.UsageError(f"--layer-impl {name}={origin}: that adapter is for layer {factory.name!r}")
-        return factory
-    from layercheck.torch_adapter import TorchAdapter, is_torch_module_factory
-
-    if is_torch_module_factory(factory):
-        return TorchAdapter(name, factory, origin=f"{origin} (PyTorch)")
-    return adapters.KerasAdapter(name, factory, origin=origin)
 
 
 def adapter_for_config(config, name):

@@ -91,15 +91,20 @@ class TemperatureSoftmax(nn.Module):
         if self.initial_temperature > info.max:
             raise ValueError(f"initial_temperature={self.initial_temperature!r} overflows {dtype}")
         self.temperature = nn.Parameter(torch.tensor(self.initial_temperature, dtype=dtype))
-        self.built = True
+        self.built = False
 
-    def forward(self, inputs):
-        shape = _checked_shape("TemperatureSoftmax", inputs.shape, min_rank=2)
+    def build(self, input_shape):
+        """Check the input shape (rank >= 2, last dimension num_classes), as Keras's build does."""
+        shape = _checked_shape("TemperatureSoftmax", input_shape, min_rank=2)
         if shape[-1] != self.num_classes:
             raise ValueError(
                 f"TemperatureSoftmax has num_classes={self.num_classes} but its inputs have last "
                 f"dimension {shape[-1]} (input shape {shape})"
             )
+        self.built = True
+
+    def forward(self, inputs):
+        self.build(tuple(inputs.shape))
         largest = torch.finfo(self.dtype).max
         x = torch.clamp(inputs.to(self.dtype), -largest, largest)
         # clamp(min=) passes the gradient at a tie: at T == floor the gradient reaches T.
@@ -198,6 +203,10 @@ class MemoryCellLayer(nn.Module):
         shape = _checked_shape("MemoryCellLayer", inputs.shape, min_rank=2, max_rank=2)
         if not self.built:
             self.build(shape)
+        if shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"MemoryCellLayer was built for inputs of shape (batch, {self.kernel.shape[0]}), got input shape {shape}"
+            )
         if self.state is None:
             self.reset_state(shape[0])
         if shape[0] != self.state.shape[0]:
