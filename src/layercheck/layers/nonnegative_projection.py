@@ -76,7 +76,7 @@ def _validated_basis(basis_vectors):
     if bad.size:
         i, j = (int(v) for v in bad[0])
         raise ValueError(
-            f"basis_vectors must be finite, got basis_vectors[{i}][{j}] = {float(array[i, j])!r} "
+            f"basis_vectors must be finite, got basis_vectors[{i}][{j}] = {float(array[i, j])!r} "  # pragma: no mutate (message wording only)
             f"({len(bad)} non-finite entries in all)"
         )
     return array
@@ -181,6 +181,6 @@ class NonNegativeProjection(keras.layers.Layer):
         if self.built and shape[-1] != self.projection_weights.shape[0]:
             raise ValueError(
                 f"NonNegativeProjection {self.name!r} was built for inputs with last dimension "
-                f"{self.projection_weights.shape[0]}, got input shape {shape}"
+                f"{self.projection_weights.shape[0]}, got input shape {shape}"  # pragma: no mutate (message wording only)
             )
         return shape

@@ -187,7 +187,7 @@ class TemperatureSoftmax(keras.layers.Layer):
         if shape[-1] != self.num_classes:
             raise ValueError(
                 f"TemperatureSoftmax {self.name!r} has num_classes={self.num_classes} but its "
-                f"inputs have last dimension {shape[-1]} (input shape {shape})"
+                f"inputs have last dimension {shape[-1]} (input shape {shape})"  # pragma: no mutate (message wording only)
             )
         return shape
 
@@ -215,7 +215,7 @@ class TemperatureSoftmax(keras.layers.Layer):
             if self.min_temperature < _SMALLEST_NORMAL[dtype]:
                 raise ValueError(
                     f"min_temperature={self.min_temperature!r} is below the smallest normal "
-                    f"{dtype} number ({_SMALLEST_NORMAL[dtype]!r}); it could be flushed to zero"
+                    f"{dtype} number ({_SMALLEST_NORMAL[dtype]!r}); it could be flushed to zero"  # pragma: no mutate (message wording only)
                 )
             largest = float(tf.as_dtype(dtype).max)
             if self.initial_temperature > largest:
