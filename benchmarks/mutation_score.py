@@ -20,6 +20,12 @@ Usage::
     python benchmarks/mutation_score.py             # init (if needed), run what is pending, report
     python benchmarks/mutation_score.py --report    # report only
     python benchmarks/mutation_score.py --fresh     # a new clone and session
+    python benchmarks/mutation_score.py --update    # the clone to this HEAD, survivors run again
+
+``--update`` is for a gate that got stronger while the layers stayed the same (mutations are
+recorded by line and column: it refuses when a layer file changed other than by a
+``# pragma: no mutate`` comment). Lines marked ``# pragma: no mutate`` are skipped
+(``cr-filter-pragma``); the README lists them and why.
 
 Cost: one process per mutant (TensorFlow import and collection, about 7 s), then properties
 until the first failure; a survivor runs its layer's whole selection (one to two minutes).
@@ -91,6 +97,29 @@ def prepare(workdir, fresh):
     return clone, config, head.stdout.strip()
 
 
+def update(workdir, session):
+    """Pull HEAD into the clone, mark pragma lines skipped, and forget the survivors' results."""
+    import re
+    import sqlite3
+
+    clone = workdir / "clone"
+    old = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(["git", "checkout", "-q", "."], cwd=clone, check=True)
+    subprocess.run(["git", "pull", "-q", str(ROOT), "HEAD"], cwd=clone, check=True)
+    diff = subprocess.run(["git", "diff", "-U0", old, "HEAD", "--", TARGET], cwd=clone, capture_output=True, text=True, check=True).stdout
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    strip = re.compile(r"\s*# pragma: no mutate.*$")
+    removed = sorted(strip.sub("", line[1:]) for line in changed if line.startswith("-"))
+    added = sorted(strip.sub("", line[1:]) for line in changed if line.startswith("+"))
+    if removed != added:
+        raise SystemExit(f"the layers changed since {old[:10]} (not only pragma comments): run with --fresh")
+    filter_pragma = Path(sys.executable).with_name("cr-filter-pragma")
+    subprocess.run([str(filter_pragma), str(session)], cwd=clone, check=True)
+    with sqlite3.connect(session) as db:
+        forgotten = db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+    print(f"clone at HEAD; {forgotten} survivors will run again against the current gate")
+
+
 def cosmic_ray(*args, cwd):
     executable = Path(sys.executable).with_name("cosmic-ray")
     subprocess.run([str(executable), *map(str, args)], cwd=cwd, check=True)
@@ -99,7 +128,7 @@ def cosmic_ray(*args, cwd):
 def report(session, commit):
     """Score per file and every survivor with its diff."""
     from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import TestOutcome
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
     per_file = {}
     survivors = []
@@ -108,9 +137,11 @@ def report(session, commit):
         done = {item.job_id for item, _ in db.completed_work_items}
         for item, result in db.completed_work_items:
             name = Path(item.mutations[0].module_path).name
-            counts = per_file.setdefault(name, {"killed": 0, "survived": 0, "incompetent": 0})
+            counts = per_file.setdefault(name, {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0})
             outcome = result.test_outcome
-            if outcome == TestOutcome.SURVIVED:
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                counts["skipped"] += 1
+            elif outcome == TestOutcome.SURVIVED:
                 counts["survived"] += 1
                 survivors.append((item, result))
             elif outcome == TestOutcome.INCOMPETENT:
@@ -119,8 +150,8 @@ def report(session, commit):
                 counts["killed"] += 1
         pending = sum(1 for item in db.work_items if item.job_id not in done)
     print(f"Mutation score of the property gate (Cosmic Ray, {TARGET} at {commit[:10]})")
-    print(f"{'file':28} {'mutants':>8} {'killed':>8} {'survived':>9} {'incompetent':>12} {'score':>7}")
-    total = {"killed": 0, "survived": 0, "incompetent": 0}
+    print(f"{'file':28} {'mutants':>8} {'killed':>8} {'survived':>9} {'incompetent':>12} {'skipped':>8} {'score':>7}")
+    total = {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0}
     for name, counts in sorted(per_file.items()):
         for key in total:
             total[key] += counts[key]
@@ -128,7 +159,10 @@ def report(session, commit):
     print(_score_row("all", total))
     if pending:
         print(f"({pending} mutants not run yet)")
-    print("score = killed / (killed + survived); incompetent = the mutant could not be imported or run")
+    print(
+        "score = killed / (killed + survived); incompetent = the mutant could not be imported or run; "
+        "skipped = on a line marked '# pragma: no mutate'"
+    )
     for item, result in sorted(survivors, key=lambda pair: (str(pair[0].mutations[0].module_path), pair[0].mutations[0].start_pos)):
         mutation = item.mutations[0]
         print(f"\nSURVIVED {mutation.module_path}:{mutation.start_pos[0]} {mutation.operator_name} (job {item.job_id})")
@@ -139,7 +173,7 @@ def _score_row(name, counts):
     mutants = sum(counts.values())
     decided = counts["killed"] + counts["survived"]
     score = f"{100 * counts['killed'] / decided:.1f}%" if decided else "-"
-    return f"{name:28} {mutants:8} {counts['killed']:8} {counts['survived']:9} {counts['incompetent']:12} {score:>7}"
+    return f"{name:28} {mutants:8} {counts['killed']:8} {counts['survived']:9} {counts['incompetent']:12} {counts['skipped']:8} {score:>7}"
 
 
 def main(argv=None):
@@ -147,6 +181,7 @@ def main(argv=None):
     parser.add_argument("--workdir", type=Path, default=ROOT / ".mutation", help="scratch clone and session (default .mutation/)")
     parser.add_argument("--fresh", action="store_true", help="start from a new clone of HEAD and a new session")
     parser.add_argument("--report", action="store_true", help="only print the report of the session so far")
+    parser.add_argument("--update", action="store_true", help="pull HEAD into the clone and run the survivors again")
     parser.add_argument("--test-mutant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.test_mutant:
@@ -154,9 +189,14 @@ def main(argv=None):
     workdir = args.workdir.resolve()
     clone, config, commit = prepare(workdir, args.fresh)
     session = workdir / "session.sqlite"
+    if args.update and session.exists():
+        update(workdir, session)
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
     if not args.report:
         if not session.exists():
             cosmic_ray("init", config, session, cwd=clone)
+            filter_pragma = Path(sys.executable).with_name("cr-filter-pragma")
+            subprocess.run([str(filter_pragma), str(session)], cwd=clone, check=True)
         cosmic_ray("exec", config, session, cwd=clone)
     report(session, commit)
     return 0
