@@ -344,7 +344,7 @@ def test_two_instances_do_not_share_state(memory_cell, data):
 @pytest.mark.device_sensitive
 @pytest.mark.parametrize("mode", TANH_MODES)
 @given(data=st.data())
-def test_outputs_lie_in_the_open_interval_minus_one_one(mode, device, memory_cell, data):
+def test_outputs_lie_in_minus_one_one_and_strictly_inside_below_saturation(mode, device, memory_cell, data):
     """Every output is in [-1, 1]; where |pre-activation| < 7 it is strictly inside (-1, 1).
 
     "Open interval" cannot hold everywhere in float32: tanh(a) rounds to exactly +-1 for
