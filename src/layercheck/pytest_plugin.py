@@ -128,6 +128,9 @@ def pytest_collection(session):
 def pytest_collection_modifyitems(session, config, items):
     from layercheck.selection import item_layers, run_order
 
+    for item in items:
+        # Reports carry user_properties to the xdist controller, where the matrix is drawn.
+        item.user_properties.append((_LAYERS_PROPERTY, ",".join(sorted(item_layers(item)))))
     _skip_what_the_framework_cannot_run(config, items, item_layers)
     layers = set(config.getoption("layercheck_layer") or ())
     if not layers:
@@ -206,6 +209,7 @@ def adapter_for(request):
 
 # -- the verification matrix ------------------------------------------------------------------
 
+_LAYERS_PROPERTY = "layercheck_layers"
 _DEVICE_ID = re.compile(r"(?:^|[\[-])((?:CPU|GPU):\d+)(?=[\]-])")
 _EXAMPLES = re.compile(r"(\d+) passing, (\d+) failing")
 # Hypothesis's pytest plugin leaves its statistics on the teardown report under this key; xdist
@@ -213,21 +217,32 @@ _EXAMPLES = re.compile(r"(\d+) passing, (\d+) failing")
 _HYPOTHESIS_STATS_KEY = "_hypothesis_stats"
 
 
-def _matrix_row(nodeid):
-    """(layer, property, device) of a property test id, or None for other tests."""
+def _matrix_rows(nodeid, known_layers=""):
+    """The (layer, property, device) rows of a property test id (one per layer it exercises),
+    or None for other tests.
+
+    ``known_layers``: the layers :func:`layercheck.selection.item_layers` found at collection
+    (fixtures, parameters, the test's source), comma-separated; else the file name and the
+    parameters decide.
+    """
     path, _, name = nodeid.partition("::")
     if "properties" not in path.replace("\\", "/").split("/")[:-1] and not path.startswith("properties"):
         return None
     function, _, params = name.partition("[")
     layers = [layer for layer in adapters.LAYER_NAMES if layer in path.split("/")[-1] or layer in params]
+    if not layers and known_layers:
+        layers = known_layers.split(",")
     device = _DEVICE_ID.search("[" + params)
-    return (layers[0] if layers else "(shared)", function, device.group(1) if device else "-")
+    return [(layer, function, device.group(1) if device else "-") for layer in (layers or ["(shared)"])]
 
 
 def pytest_runtest_logreport(report):
-    row = _matrix_row(report.nodeid)
-    if row is None:
-        return
+    rows = _matrix_rows(report.nodeid, dict(report.user_properties).get(_LAYERS_PROPERTY, ""))
+    for row in rows or ():
+        _record(row, report)
+
+
+def _record(row, report):
     cells = _MATRIX.setdefault(row, {"outcome": None, "examples": 0, "parametrizations": set()})
     cells["parametrizations"].add(report.nodeid)
     if report.when == "call" or report.outcome == "failed" or (report.when == "setup" and report.outcome == "skipped"):
@@ -236,12 +251,25 @@ def pytest_runtest_logreport(report):
         if previous == "failed" or (previous == "passed" and outcome == "skipped"):
             outcome = previous
         cells["outcome"] = outcome
-    stats = getattr(report, _HYPOTHESIS_STATS_KEY, None) or report.__dict__.get(_HYPOTHESIS_STATS_KEY)
-    if report.when == "teardown" and stats:
-        cells["examples"] += sum(int(passing) + int(failing) for passing, failing in _EXAMPLES.findall(stats))
+    if report.when == "teardown":
+        cells["examples"] += examples_run(report) or 0
 
 
 _MATRIX = {}
+
+
+def examples_run(report):
+    """The Hypothesis examples a test ran, from its teardown report; None when Hypothesis left
+    no statistics (not a Hypothesis test, or one that failed in an explicit ``@example``)."""
+    stats = getattr(report, _HYPOTHESIS_STATS_KEY, None) or report.__dict__.get(_HYPOTHESIS_STATS_KEY)
+    if not stats:
+        return None
+    return sum(int(passing) + int(failing) for passing, failing in _EXAMPLES.findall(stats))
+
+
+def clear_matrix():
+    """Forget the verification matrix (for several runs in one process: ``layercheck zoo``)."""
+    _MATRIX.clear()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -17,7 +17,7 @@ implementation a class (or factory) importable as ``impl.__module__:impl.__qualn
 Every entry runs in this process (``pytest.main``), so TensorFlow is imported and the test
 modules are collected from scratch only once. What could leak from one run to the next:
 
-* the plugin's verification matrix (``pytest_plugin._MATRIX``) is cleared before each run, so
+* the plugin's verification matrix (:func:`layercheck.pytest_plugin.clear_matrix`) is cleared before each run, so
   each run's summary (in its log) shows that run only;
 * Keras's global state: the conftest clears the session after every test; :func:`run` clears
   it after every entry as well;
@@ -240,12 +240,10 @@ class Selection:
             if not outcome.first_failure:
                 outcome.first_failure = report.nodeid + ("" if report.when == "call" else f" ({report.when})")
                 outcome.claim = _claim(report)
-        stats = report.__dict__.get(pytest_plugin._HYPOTHESIS_STATS_KEY)  # noqa: SLF001 - the matrix's own parsing
+        examples = pytest_plugin.examples_run(report)
         if report.when == "teardown":
-            if stats:
-                outcome.examples += sum(
-                    int(passing) + int(failing) for passing, failing in pytest_plugin._EXAMPLES.findall(stats)  # noqa: SLF001
-                )
+            if examples is not None:
+                outcome.examples += examples
             elif outcome.first_failure.startswith(report.nodeid) and report.nodeid in outcome.failures:
                 # Hypothesis reports no statistics for a test that failed in an explicit
                 # @example (or is not a Hypothesis test): at least one more example ran.
@@ -304,7 +302,7 @@ def run_once(args, selection, *, echo=False):
     """``pytest.main(args)`` in this process with ``selection``; fills and returns its outcome."""
     from layercheck import pytest_plugin
 
-    pytest_plugin._MATRIX.clear()  # noqa: SLF001 - one run's matrix per run, not a growing one
+    pytest_plugin.clear_matrix()  # one run's matrix per run, not a growing one
     buffer = io.StringIO()
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
