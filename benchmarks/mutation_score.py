@@ -21,6 +21,7 @@ Usage::
     python benchmarks/mutation_score.py --report    # report only
     python benchmarks/mutation_score.py --fresh     # a new clone and session
     python benchmarks/mutation_score.py --update    # the clone to this HEAD, survivors run again
+    python benchmarks/mutation_score.py --workers 2 # two mutants at a time, one clone each
 
 ``--update`` is for a gate that got stronger while the layers stayed the same (mutations are
 recorded by line and column: it refuses when a layer file changed other than by a
@@ -34,7 +35,9 @@ mutants already done.
 """
 
 import argparse
+import json
 import os
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -60,8 +63,12 @@ excluded-modules = []
 test-command = "{python} benchmarks/mutation_score.py --test-mutant"
 
 [cosmic-ray.distributor]
-name = "local"
+name = "{distributor}"
+
+[cosmic-ray.distributor.http]
+worker-urls = {urls}
 """
+FIRST_PORT = 9876
 
 
 def test_mutant():
@@ -83,18 +90,51 @@ def test_mutant():
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
-def prepare(workdir, fresh):
-    """Clone HEAD into ``workdir`` (once) and write the session's config."""
+def prepare(workdir, fresh, workers=1):
+    """Clone HEAD into ``workdir`` (once; one clone per worker) and write the session's config."""
     clone = workdir / "clone"
     if fresh and workdir.exists():
         subprocess.run(["rm", "-rf", str(workdir)], check=True)
     if not clone.exists():
         workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    # An interrupted run leaves its mutant applied: start from the clean files.
+    subprocess.run(["git", "checkout", "-q", "."], cwd=clone, check=True)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True)
+    for index in range(2, workers + 1):
+        other = workdir / f"clone-{index}"
+        if other.exists():
+            subprocess.run(["git", "checkout", "-q", "."], cwd=other, check=True)
+            subprocess.run(["git", "fetch", "-q", str(clone)], cwd=other, check=True)
+        else:
+            subprocess.run(["git", "clone", "-q", str(clone), str(other)], check=True)
+        subprocess.run(["git", "checkout", "-q", head.stdout.strip()], cwd=other, check=True)
+    urls = [f"http://localhost:{FIRST_PORT + index}" for index in range(workers)]
     config = workdir / "cosmic-ray.toml"
-    config.write_text(CONFIG.format(target=TARGET, timeout=float(TIMEOUT_S), python=sys.executable))
+    config.write_text(
+        CONFIG.format(
+            target=TARGET,
+            timeout=float(TIMEOUT_S),
+            python=sys.executable,
+            distributor="http" if workers > 1 else "local",
+            urls=json.dumps(urls),
+        )
+    )
     return clone, config, head.stdout.strip()
+
+
+def start_workers(workdir, workers):
+    """One ``cosmic-ray http-worker`` per clone (each mutates and tests in its own clone)."""
+    executable = Path(sys.executable).with_name("cosmic-ray")
+    processes = []
+    for index in range(workers):
+        cwd = workdir / ("clone" if index == 0 else f"clone-{index + 1}")
+        log = open(workdir / f"worker-{index + 1}.log", "w")  # noqa: SIM115 - lives as long as the worker
+        processes.append(
+            subprocess.Popen([str(executable), "http-worker", "--port", str(FIRST_PORT + index)], cwd=cwd, stdout=log, stderr=log)
+        )
+    time.sleep(3)
+    return processes
 
 
 def update(workdir, session):
@@ -182,22 +222,27 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="start from a new clone of HEAD and a new session")
     parser.add_argument("--report", action="store_true", help="only print the report of the session so far")
     parser.add_argument("--update", action="store_true", help="pull HEAD into the clone and run the survivors again")
+    parser.add_argument("--workers", type=int, default=1, help="mutants tested in parallel, one clone each (default 1)")
     parser.add_argument("--test-mutant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.test_mutant:
         return test_mutant()
     workdir = args.workdir.resolve()
-    clone, config, commit = prepare(workdir, args.fresh)
     session = workdir / "session.sqlite"
-    if args.update and session.exists():
+    if args.update and session.exists() and not args.fresh:
         update(workdir, session)
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
+    clone, config, commit = prepare(workdir, args.fresh, args.workers)
     if not args.report:
         if not session.exists():
             cosmic_ray("init", config, session, cwd=clone)
             filter_pragma = Path(sys.executable).with_name("cr-filter-pragma")
             subprocess.run([str(filter_pragma), str(session)], cwd=clone, check=True)
-        cosmic_ray("exec", config, session, cwd=clone)
+        workers = start_workers(workdir, args.workers) if args.workers > 1 else []
+        try:
+            cosmic_ray("exec", config, session, cwd=clone)
+        finally:
+            for worker in workers:
+                worker.terminate()
     report(session, commit)
     return 0
 
