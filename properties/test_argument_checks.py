@@ -157,6 +157,10 @@ def test_a_floor_or_temperature_the_dtype_cannot_hold_is_rejected(temperature_so
     params = {"num_classes": num_classes, "dtype": dtype}
     layer = temperature_softmax.make(num_classes, dtype=dtype)
     temperature_softmax.build(layer, (2, num_classes))  # the defaults: no error
+    # The limits themselves are valid: a floor at the smallest normal, a temperature at the
+    # largest finite value (where the policy's dtypes hold it).
+    at_the_limits = temperature_softmax.make(num_classes, initial_temperature=min(largest, 1e300), min_temperature=tiny, dtype=dtype)
+    temperature_softmax.build(at_the_limits, (2, num_classes))
 
     floor = data.draw(st.floats(min_value=tiny * 1e-6, max_value=tiny, exclude_max=True), label="min_temperature")
     case = Case("TemperatureSoftmax", "a floor the dtype cannot hold is rejected", params={**params, "min_temperature": floor})
@@ -181,7 +185,8 @@ def test_a_floor_or_temperature_the_dtype_cannot_hold_is_rejected(temperature_so
 @given(magnitude=st.floats(min_value=65520.0, max_value=3e38), sign=st.sampled_from([1.0, -1.0]))
 def test_a_basis_entry_beyond_the_compute_dtype_is_rejected(nonnegative_projection, magnitude, sign):
     """Under ``mixed_float16`` the basis is cast to float16 in the call: an entry beyond 65504
-    would be inf there (NaN outputs), so the constructor refuses it."""
+    would be inf there (NaN outputs), so the constructor refuses it; 65504 itself is valid."""
+    nonnegative_projection.make([[1.0, sign * 65504.0]], dtype="mixed_float16")  # float16's largest: valid
     basis = [[1.0, sign * magnitude], [0.5, 0.25]]
     case = Case("NonNegativeProjection", "a basis the compute dtype cannot hold is rejected", params={"entry": sign * magnitude})
     expect_clear_error(
@@ -205,6 +210,34 @@ def test_inputs_of_rank_one_are_rejected(adapter_for, layer_name, features):
         f"building for input shape ({features},) raises a clear error",
         lambda: adapter.build(adapter.make(*args), (features,)),
         "rank",
+    )
+    built = adapter.make(*args)
+    adapter.call(built, np.zeros((2, features), np.float32))
+    expect_clear_error(
+        case,
+        f"after a call on (2, {features}), a call on ({features},) raises a clear error",
+        lambda: adapter.call(built, np.zeros((features,), np.float32)),
+        "rank", "ndim", "shape",
+    )
+
+
+@pytest.mark.keras_only("a symbolic shape with an unknown last dimension is Keras's build API")
+@pytest.mark.parametrize("layer_name", ["temperature_softmax", "nonnegative_projection", "memory_cell"])
+@given(features=lcst.feature_sizes(max_size=8), leading=st.sampled_from([(2,), (None,), (2, 3), (None, 3)]))
+def test_an_unknown_last_dimension_is_rejected_at_build(adapter_for, layer_name, features, leading):
+    """The weights' shapes come from the last dimension: building without it is a clear
+    error, whatever the rank (the check must look at the last axis, not the second)."""
+    adapter = adapter_for(layer_name)
+    if layer_name == "memory_cell":
+        leading = leading[:1]
+    args = {"temperature_softmax": (features,), "nonnegative_projection": (np.eye(3, features).tolist(),), "memory_cell": (features,)}[layer_name]
+    shape = (*leading, None)
+    case = Case(adapter.contract.class_name, "an unknown last dimension is rejected", params={"input shape": shape})
+    expect_clear_error(
+        case,
+        f"building for input shape {shape} raises a clear error",
+        lambda: adapter.build(adapter.make(*args), shape),
+        "last dimension",
     )
 
 

@@ -9,13 +9,16 @@
 * the output shape is what ``compute_output_shape`` says.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layercheck import adapters, cases, tolerances
+from layercheck import adapters, cases, profiles, tolerances
+from layercheck import strategies as lcst
 from layercheck.assertions import Case, assert_close, check
 
 LAYERS = adapters.LAYER_NAMES
@@ -168,4 +171,39 @@ def test_output_shape_is_what_compute_output_shape_says(layer_name, adapter_for,
         case,
         "with an unknown batch size, compute_output_shape keeps it unknown and the rest exact",
         f"declared {declared} for {unknown_batch}, output {actual}",
+    )
+
+
+@pytest.mark.device_sensitive
+@pytest.mark.parametrize("layer_name", ["temperature_softmax", "nonnegative_projection"])
+@profiles.scaled(0.4, "rows of hundreds of features; the examples elsewhere cover the values")
+@given(data=st.data())
+def test_rows_wider_than_256_features_equal_the_reference(layer_name, device, adapter_for, data):
+    """The drawn examples have at most 64 features; here 257 to 1024, beyond Python's
+    small-int cache (a shape check written with ``is`` instead of ``==`` breaks there): the
+    layer builds, is called twice, and equals the reference."""
+    adapter = adapter_for(layer_name)
+    width = data.draw(st.integers(257, 1024), label="features")
+    batch = data.draw(st.integers(1, 3), label="batch")
+    if layer_name == "temperature_softmax":
+        example = data.draw(cases.examples(layer_name, logits=lambda shape: lcst.logits((batch, width))), label="example")
+        example = dataclasses.replace(example, args=(width,))
+    else:
+        basis = data.draw(lcst.bases(max_k=8, max_d=8), label="basis")
+        inputs = data.draw(lcst.logits((batch, width), max_magnitude=3.0), label="inputs")
+        weights = data.draw(lcst.projection_weights(width, basis.shape[0]), label="projection_weights")
+        example = cases.Example(layer_name, (basis.tolist(),), {}, inputs, {"projection_weights": weights}, data.draw(lcst.seeds()))
+    case = Case(adapter.contract.class_name, "rows wider than 256 features equal the reference", device.name, "float32", example.params())
+    with tf.device(device.tf_name):
+        layer = cases.make_layer(adapter, example)
+        first = adapter.call(layer, example.inputs)
+        second = adapter.call(layer, example.inputs)
+    check(np.array_equal(first, second), case, "a second call gives the same outputs")
+    assert_close(
+        first,
+        cases.reference_outputs(example),
+        case,
+        tolerances.forward("float32", layer_name, "rows wider than 256 features equal the reference"),
+        claim=f"rows of {width} features equal the float64 reference",
+        scale=cases.error_scale(example),
     )
