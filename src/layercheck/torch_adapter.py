@@ -1,7 +1,8 @@
 """The adapter of a PyTorch port: the same properties, run on ``torch.nn.Module`` layers.
 
-``--layer-impl NAME=module:Class`` with ``Class`` a ``torch.nn.Module`` subclass (or a
-factory returning one) gets a :class:`TorchAdapter` instead of a Keras one. What a port
+``--layer-impl NAME=module:Class`` with ``Class`` a ``torch.nn.Module`` subclass gets a
+:class:`TorchAdapter` instead of a Keras one (a factory function returning a module says so
+with an attribute ``layercheck_framework = "torch"``). What a port
 provides (docs/checking-a-port.md):
 
 * the layer's constructor arguments (the contract's), plus ``dtype=torch.float32`` or
