@@ -134,7 +134,27 @@ def start_workers(workdir, workers):
             subprocess.Popen([str(executable), "http-worker", "--port", str(FIRST_PORT + index)], cwd=cwd, stdout=log, stderr=log)
         )
     time.sleep(3)
+    for index, process in enumerate(processes):
+        if process.poll() is not None:
+            for other in processes:
+                other.terminate()
+            log = (workdir / f"worker-{index + 1}.log").read_text()[-1500:]
+            raise SystemExit(f"http worker {index + 1} (port {FIRST_PORT + index}) did not start:\n{log}")
     return processes
+
+
+def forget_infrastructure_failures(session):
+    """Drop results where no test ran (a worker that could not be reached, a crash of Cosmic
+    Ray itself): Cosmic Ray records them as ABNORMAL with no test outcome, which its own
+    report would count as killed. ``exec`` runs those mutants again."""
+    import sqlite3
+
+    with sqlite3.connect(session) as db:
+        forgotten = db.execute(
+            "DELETE FROM work_results WHERE worker_outcome IN ('ABNORMAL', 'EXCEPTION') AND test_outcome IS NULL"
+        ).rowcount
+    if forgotten:
+        print(f"{forgotten} results without a test run (infrastructure failures) will run again")
 
 
 def update(workdir, session):
@@ -177,10 +197,12 @@ def report(session, commit):
         done = {item.job_id for item, _ in db.completed_work_items}
         for item, result in db.completed_work_items:
             name = Path(item.mutations[0].module_path).name
-            counts = per_file.setdefault(name, {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0})
+            counts = per_file.setdefault(name, {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0, "error": 0})
             outcome = result.test_outcome
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 counts["skipped"] += 1
+            elif outcome is None:
+                counts["error"] += 1
             elif outcome == TestOutcome.SURVIVED:
                 counts["survived"] += 1
                 survivors.append((item, result))
@@ -190,8 +212,8 @@ def report(session, commit):
                 counts["killed"] += 1
         pending = sum(1 for item in db.work_items if item.job_id not in done)
     print(f"Mutation score of the property gate (Cosmic Ray, {TARGET} at {commit[:10]})")
-    print(f"{'file':28} {'mutants':>8} {'killed':>8} {'survived':>9} {'incompetent':>12} {'skipped':>8} {'score':>7}")
-    total = {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0}
+    print(f"{'file':28} {'mutants':>8} {'killed':>8} {'survived':>9} {'incompetent':>12} {'skipped':>8} {'error':>6} {'score':>7}")
+    total = {"killed": 0, "survived": 0, "incompetent": 0, "skipped": 0, "error": 0}
     for name, counts in sorted(per_file.items()):
         for key in total:
             total[key] += counts[key]
@@ -201,7 +223,7 @@ def report(session, commit):
         print(f"({pending} mutants not run yet)")
     print(
         "score = killed / (killed + survived); incompetent = the mutant could not be imported or run; "
-        "skipped = on a line marked '# pragma: no mutate'"
+        "skipped = on a line marked '# pragma: no mutate'; error = no test ran (rerun the script)"
     )
     for item, result in sorted(survivors, key=lambda pair: (str(pair[0].mutations[0].module_path), pair[0].mutations[0].start_pos)):
         mutation = item.mutations[0]
@@ -213,7 +235,7 @@ def _score_row(name, counts):
     mutants = sum(counts.values())
     decided = counts["killed"] + counts["survived"]
     score = f"{100 * counts['killed'] / decided:.1f}%" if decided else "-"
-    return f"{name:28} {mutants:8} {counts['killed']:8} {counts['survived']:9} {counts['incompetent']:12} {counts['skipped']:8} {score:>7}"
+    return f"{name:28} {mutants:8} {counts['killed']:8} {counts['survived']:9} {counts['incompetent']:12} {counts['skipped']:8} {counts['error']:6} {score:>7}"
 
 
 def main(argv=None):
@@ -237,6 +259,7 @@ def main(argv=None):
             cosmic_ray("init", config, session, cwd=clone)
             filter_pragma = Path(sys.executable).with_name("cr-filter-pragma")
             subprocess.run([str(filter_pragma), str(session)], cwd=clone, check=True)
+        forget_infrastructure_failures(session)
         workers = start_workers(workdir, args.workers) if args.workers > 1 else []
         try:
             cosmic_ray("exec", config, session, cwd=clone)
