@@ -241,6 +241,20 @@ def test_an_unknown_last_dimension_is_rejected_at_build(adapter_for, layer_name,
     )
 
 
+@pytest.mark.keras_only("compute_output_shape is Keras's layer API")
+@given(shape=st.sampled_from([(5,), (2, 3, 5), (1, 1, 1, 5)]), units=lcst.units(max_units=8))
+def test_memory_cell_output_shape_of_another_rank_is_an_error(memory_cell, shape, units):
+    """compute_output_shape refuses what build refuses: no output shape for inputs that are
+    not (batch, n)."""
+    case = Case("MemoryCellLayer", "no output shape for inputs of another rank", params={"input shape": shape, "units": units})
+    expect_clear_error(
+        case,
+        f"compute_output_shape{shape} raises a clear error",
+        lambda: memory_cell.output_shape(memory_cell.make(units), shape),
+        "rank",
+    )
+
+
 @given(features=lcst.feature_sizes(max_size=8), other=lcst.feature_sizes(max_size=8), units=lcst.units(max_units=8))
 def test_memory_cell_inputs_must_keep_the_size_it_was_built_for(memory_cell, features, other, units):
     """After build the kernel fixes n: inputs with another last dimension are a clear error
