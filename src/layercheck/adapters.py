@@ -129,6 +129,28 @@ class Adapter:
     def __repr__(self):
         return f"{type(self).__name__}({self.name!r}, {self.origin})"
 
+    def method(self, layer, method_name):
+        """A bound optional method of the contract, or a :class:`MissingAPI` failure."""
+        bound = getattr(layer, method_name, None)
+        if not callable(bound):
+            raise MissingAPI(
+                f"missing API: {type(layer).__name__} has no method {method_name!r}, which the "
+                f"{self.name} contract lists ({', '.join(self.contract.methods)}) and this property needs"
+            )
+        return bound
+
+    def variable(self, layer, weight_name):
+        """The variable behind the contract's weight ``weight_name``."""
+        if weight_name not in self.contract.weights:
+            raise ValueError(f"{weight_name!r} is not a weight of {self.name}: {self.contract.weights}")
+        variable = getattr(layer, weight_name, None)
+        if variable is None:
+            raise MissingAPI(
+                f"missing API: {type(layer).__name__} has no weight attribute {weight_name!r} "
+                f"(the {self.name} contract has {', '.join(self.contract.weights)}); build it first?"
+            )
+        return variable
+
     def check_mode(self, mode):
         if mode not in self.modes:
             raise MissingAPI(f"missing API: the {self.framework} adapter runs modes {self.modes}, not {mode!r}")
@@ -233,29 +255,7 @@ class KerasAdapter(Adapter):
         """How often the traced call of ``layer`` in ``mode`` has been traced."""
         return self.function(layer, mode).experimental_get_tracing_count()
 
-    def method(self, layer, method_name):
-        """A bound optional method of the contract, or a :class:`MissingAPI` failure."""
-        bound = getattr(layer, method_name, None)
-        if not callable(bound):
-            raise MissingAPI(
-                f"missing API: {type(layer).__name__} has no method {method_name!r}, which the "
-                f"{self.name} contract lists ({', '.join(self.contract.methods)}) and this property needs"
-            )
-        return bound
-
     # -- weights --------------------------------------------------------------------------
-
-    def variable(self, layer, weight_name):
-        """The variable behind the contract's weight ``weight_name``."""
-        if weight_name not in self.contract.weights:
-            raise ValueError(f"{weight_name!r} is not a weight of {self.name}: {self.contract.weights}")
-        variable = getattr(layer, weight_name, None)
-        if variable is None:
-            raise MissingAPI(
-                f"missing API: {type(layer).__name__} has no weight attribute {weight_name!r} "
-                f"(the {self.name} contract has {', '.join(self.contract.weights)}); build it first?"
-            )
-        return variable
 
     def weight(self, layer, weight_name):
         """The value of a weight as a NumPy array."""

@@ -80,12 +80,7 @@ class TorchAdapter(Adapter):
 
     def method(self, layer, method_name):
         """The contract's method, taking and returning NumPy arrays (tensors of any framework in)."""
-        bound = getattr(layer, method_name, None)
-        if not callable(bound):
-            raise MissingAPI(
-                f"missing API: {type(layer).__name__} has no method {method_name!r}, which the "
-                f"{self.name} contract lists ({', '.join(self.contract.methods)}) and this property needs"
-            )
+        bound = super().method(layer, method_name)
 
         def converted(*args, **kwargs):
             import torch
@@ -98,17 +93,6 @@ class TorchAdapter(Adapter):
         return converted
 
     # -- weights --------------------------------------------------------------------------
-
-    def variable(self, layer, weight_name):
-        if weight_name not in self.contract.weights:
-            raise ValueError(f"{weight_name!r} is not a weight of {self.name}: {self.contract.weights}")
-        tensor = getattr(layer, weight_name, None)
-        if tensor is None:
-            raise MissingAPI(
-                f"missing API: {type(layer).__name__} has no weight attribute {weight_name!r} "
-                f"(the {self.name} contract has {', '.join(self.contract.weights)}); build it first?"
-            )
-        return tensor
 
     def weight(self, layer, weight_name):
         return _numpy(self.variable(layer, weight_name))
