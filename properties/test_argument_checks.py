@@ -86,25 +86,29 @@ def test_num_classes_and_units_must_be_positive_ints(temperature_softmax, memory
     expect_clear_error(case, f"units={count!r} raises a clear error", lambda: memory_cell.make(count), "units")
 
 
-bad_bases = st.one_of(
-    st.builds(lambda d: np.ones(d, np.float32), st.integers(1, 4)),  # rank 1
-    st.builds(lambda k, d: np.ones((k, d, 2), np.float32), st.integers(1, 3), st.integers(1, 3)),  # rank 3
-    st.builds(lambda d: np.ones((0, d), np.float32), st.integers(1, 4)),  # no basis vector
-    st.builds(lambda k: np.ones((k, 0), np.float32), st.integers(1, 4)),  # vectors of dimension 0
-    st.builds(
+#: Every family of bad basis, each drawn in its own parametrization (in one ``one_of`` a
+#: family could go undrawn in a run's 25 examples).
+BAD_BASES = {
+    "rank 1": st.builds(lambda d: np.ones(d, np.float32), st.integers(1, 4)),
+    "rank 3": st.builds(lambda k, d: np.ones((k, d, 2), np.float32), st.integers(1, 3), st.integers(1, 3)),
+    "no basis vector": st.builds(lambda d: np.ones((0, d), np.float32), st.integers(1, 4)),
+    "vectors of dimension 0": st.builds(lambda k: np.ones((k, 0), np.float32), st.integers(1, 4)),
+    "a non-finite entry": st.builds(
         lambda k, d, value, index: np.where(np.arange(k * d).reshape(k, d) == index % (k * d), value, 1.0).astype(np.float32),
         st.integers(1, 4), st.integers(1, 4), st.sampled_from([np.nan, np.inf, -np.inf]), st.integers(0, 15),
     ),
-    st.sampled_from([None, "basis", [["a", "b"]]]),
+    "not an array of numbers": st.sampled_from([None, "basis", [["a", "b"]]]),
     # Long reprs: the message shortens them (and must still be a clear error).
-    st.builds(lambda d: [[0.5] * d, [0.5] * (d - 1)], st.integers(20, 600)),  # ragged
-    st.builds(lambda d: [["x"] * d], st.integers(20, 600)),  # not numbers
-)
+    "ragged, long": st.builds(lambda d: [[0.5] * d, [0.5] * (d - 1)], st.integers(20, 600)),
+    "strings, long": st.builds(lambda d: [["x"] * d], st.integers(20, 600)),
+}
 
 
-@given(basis=bad_bases)
-def test_the_basis_must_be_a_nonempty_finite_matrix(nonnegative_projection, basis):
-    case = Case("NonNegativeProjection", "a bad basis is rejected", params={"basis_vectors": repr(basis)[:80]})
+@pytest.mark.parametrize("family", list(BAD_BASES))
+@given(data=st.data())
+def test_the_basis_must_be_a_nonempty_finite_matrix(nonnegative_projection, family, data):
+    basis = data.draw(BAD_BASES[family], label="basis_vectors")
+    case = Case("NonNegativeProjection", "a bad basis is rejected", params={"family": family, "basis_vectors": repr(basis)[:80]})
 
     def construct_and_build():
         layer = nonnegative_projection.make(basis)
@@ -257,16 +261,17 @@ def test_memory_cell_output_shape_of_another_rank_is_an_error(memory_cell, shape
 
 @given(features=lcst.feature_sizes(max_size=8), other=lcst.feature_sizes(max_size=8), units=lcst.units(max_units=8))
 def test_memory_cell_inputs_must_keep_the_size_it_was_built_for(memory_cell, features, other, units):
-    """After build the kernel fixes n: inputs with another last dimension are a clear error
-    naming the shapes, not a matmul error from inside the framework."""
+    """After build the kernel fixes n: inputs with another last dimension, or of another rank,
+    are a clear error naming the shapes, not a matmul error from inside the framework."""
     if other == features:
         other = features + 1
     case = Case("MemoryCellLayer", "inputs keep the size the layer was built for", params={"n": features, "other n": other, "units": units})
     layer = memory_cell.make(units)
     memory_cell.call(layer, np.zeros((2, features), np.float32))
-    expect_clear_error(
-        case,
-        f"inputs of shape (2, {other}) after (2, {features}) raise a clear error",
-        lambda: memory_cell.call(layer, np.zeros((2, other), np.float32)),
-        "shape",
-    )
+    for shape in [(2, other), (features,), (2, 3, features)]:
+        expect_clear_error(
+            case,
+            f"inputs of shape {shape} after (2, {features}) raise a clear error",
+            lambda shape=shape: memory_cell.call(layer, np.zeros(shape, np.float32)),
+            "shape", "rank", "ndim",
+        )
