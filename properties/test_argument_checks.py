@@ -49,6 +49,7 @@ bad_temperatures = st.one_of(
     st.floats(max_value=0.0, allow_nan=False, allow_infinity=False, allow_subnormal=False),
     st.sampled_from([math.inf, -math.inf, math.nan]),
     st.floats(min_value=1e-9, max_value=9.9e-4),  # below the default floor of 1e-3
+    st.sampled_from([True, "1.0", None, [1.0]]),  # not a real number (a bool is not one either)
 )
 
 

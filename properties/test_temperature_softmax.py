@@ -17,7 +17,9 @@ test_execution_modes.py checks that the three modes agree on every example):
 8. at extreme logits (up to the dtype's largest finite value) and temperatures down to the
    floor, the outputs are finite and the rows sum to one, in float32 and float64;
 9. optimizer steps that push the temperature down (SGD or Adam, learning rates up to 1e6)
-   leave it finite and at or above its floor, and the outputs finite.
+   leave it finite and at or above its floor, and the outputs finite;
+10. probabilities down to 1e-30 keep a relative accuracy (log-probabilities are usable), not
+    just the absolute one of property 1.
 
 Inputs come from ``cases.examples("temperature_softmax")`` (ranks 2 and 3, batch sides from
 1, logits up to 30, temperatures log-uniform in [1e-3, 1e3], one in ten exactly at the floor).
@@ -480,3 +482,57 @@ def test_temperature_stays_at_or_above_the_floor_after_optimizer_steps(temperatu
         f"after {steps} step(s) the outputs are finite",
         f"{int(bad.sum())} of {bad.size} output(s) non-finite (temperature {temperature!r})" if bad.any() else "",
     )
+
+
+# -- 10 ------------------------------------------------------------------------------------------
+
+#: Probabilities checked for relative accuracy: from here up (log p >= -69), far above
+#: float32's smallest normal 1.2e-38, so flushing subnormals plays no part.
+SMALLEST_CHECKED_PROBABILITY = 1e-30
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+def test_small_probabilities_keep_their_relative_accuracy(temperature_softmax, device, data):
+    """Every probability of at least 1e-30 in the reference is within a relative error of
+    ``8 eps (|z| + n)`` of it (z = (x - max x) / T_eff, n the row's length): the rounding of
+    ``z`` (about eps |z|), of ``exp`` and of the row's sum (about n eps), with room for
+    vectorised ``exp``. Property 1's absolute tolerance says nothing below 1e-6; users who
+    take ``log p`` need these digits, and a clamp of ``z`` set too high (at -64, where
+    ``exp`` is still 1e-28) would replace them by a constant.
+    """
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    if data.draw(st.booleans(), label="deep tail"):
+        # Logits T * u below the row's maximum with u in [0, 80]: probabilities from 1 down
+        # to 1e-35, the whole range log p users read.
+        temperature = max(example.kwargs["initial_temperature"], DEFAULT_FLOOR)
+        depths = data.draw(
+            hnp.arrays(np.float64, example.inputs.shape, elements=st.floats(0.0, 80.0)), label="depths"
+        )
+        example = dataclasses.replace(example, inputs=(-temperature * depths).astype(np.float32))
+    mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
+    prop = "small probabilities keep their relative accuracy"
+    case = _case(adapter, prop, device, example, mode=mode)
+    with tf.device(device.tf_name):
+        outputs, _ = cases.run(adapter, example, mode)
+    expected = cases.reference_outputs(example, "float32")
+    x = cases.as_seen(example.inputs, "float32")
+    held = cases.as_seen(np.float64(example.kwargs["initial_temperature"]), "float32")
+    z = (x - x.max(axis=-1, keepdims=True)) / max(float(held), float(np.float32(DEFAULT_FLOOR)))
+    eps = float(np.finfo(np.float32).eps)
+    allowed = 8 * eps * (np.abs(z) + x.shape[-1]) * expected
+    checked = expected >= SMALLEST_CHECKED_PROBABILITY
+    small = checked & (expected < 1e-6)
+    event(f"probabilities below 1e-6 checked: {'yes' if small.any() else 'none'}")
+    error = np.abs(np.asarray(outputs, np.float64) - expected)
+    bad = checked & (error > allowed)
+    details = ""
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        details = (
+            f"{int(bad.sum())} of {int(checked.sum())} checked probabilities off; first at index {index}: "
+            f"got {outputs[index]:.9g}, expected {expected[index]:.9g} (z = {z[index]:.6g}), "
+            f"relative error {error[index] / expected[index]:.3g} > {allowed[index] / expected[index]:.3g}"
+        )
+    check(not bad.any(), case, "every probability >= 1e-30 is within 8 eps (|z| + n) relative of the reference", details)
