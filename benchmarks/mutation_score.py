@@ -22,6 +22,12 @@ Usage::
     python benchmarks/mutation_score.py --fresh     # a new clone and session
     python benchmarks/mutation_score.py --update    # the clone to this HEAD, survivors run again
     python benchmarks/mutation_score.py --workers 2 # two mutants at a time, one clone each
+    python benchmarks/mutation_score.py --verify-survivors   # each survivor again, alone
+
+``--verify-survivors`` runs every survivor once more in the first clone, one at a time, with
+Cosmic Ray's own mutate-and-test, and records that result. A run with ``--workers`` once
+recorded a survivor whose mutant breaks the module's import (so its test had not seen the
+mutation; the cause was not found): the published figures are verified this way.
 
 ``--update`` is for a gate that got stronger while the layers stayed the same (mutations are
 recorded by line and column: it refuses when a layer file changed other than by a
@@ -180,6 +186,29 @@ def update(workdir, session):
     print(f"clone at HEAD; {forgotten} survivors will run again against the current gate")
 
 
+def verify_survivors(workdir, session):
+    """Run each survivor again, alone, in the first clone; record the new result."""
+    from cosmic_ray.mutating import mutate_and_test
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    clone = workdir / "clone"
+    test_command = f"{sys.executable} benchmarks/mutation_score.py --test-mutant"
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        survivors = [item for item, result in db.completed_work_items if result.test_outcome == TestOutcome.SURVIVED]
+        print(f"verifying {len(survivors)} survivors one at a time")
+        here = os.getcwd()
+        os.chdir(clone)
+        try:
+            for item in survivors:
+                result = mutate_and_test(item.mutations, test_command, TIMEOUT_S)
+                db.set_result(item.job_id, result)
+                mutation = item.mutations[0]
+                print(f"  {mutation.module_path}:{mutation.start_pos[0]} {mutation.operator_name}: {result.test_outcome}")
+        finally:
+            os.chdir(here)
+
+
 def cosmic_ray(*args, cwd):
     executable = Path(sys.executable).with_name("cosmic-ray")
     subprocess.run([str(executable), *map(str, args)], cwd=cwd, check=True)
@@ -245,6 +274,7 @@ def main(argv=None):
     parser.add_argument("--report", action="store_true", help="only print the report of the session so far")
     parser.add_argument("--update", action="store_true", help="pull HEAD into the clone and run the survivors again")
     parser.add_argument("--workers", type=int, default=1, help="mutants tested in parallel, one clone each (default 1)")
+    parser.add_argument("--verify-survivors", action="store_true", help="run each survivor again, alone, then report")
     parser.add_argument("--test-mutant", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.test_mutant:
@@ -254,7 +284,9 @@ def main(argv=None):
     if args.update and session.exists() and not args.fresh:
         update(workdir, session)
     clone, config, commit = prepare(workdir, args.fresh, args.workers)
-    if not args.report:
+    if args.verify_survivors:
+        verify_survivors(workdir, session)
+    elif not args.report:
         if not session.exists():
             cosmic_ray("init", config, session, cwd=clone)
             filter_pragma = Path(sys.executable).with_name("cr-filter-pragma")
