@@ -120,7 +120,11 @@ def test_the_basis_must_be_a_nonempty_finite_matrix(nonnegative_projection, fami
     check(len(message) <= MAX_MESSAGE, case, f"the message stays under {MAX_MESSAGE} characters", f"{len(message)} characters: {message[:200]!r}...")
 
 
-@given(shape=st.sampled_from([(5,), (2, 3, 5), (1, 1, 1, 5)]), units=lcst.units(max_units=8))
+#: Input shapes the memory cell refuses: it takes (batch, n) only.
+NOT_RANK_TWO = st.sampled_from([(5,), (2, 3, 5), (1, 1, 1, 5)])
+
+
+@given(shape=NOT_RANK_TWO, units=lcst.units(max_units=8))
 def test_memory_cell_inputs_must_have_rank_two(memory_cell, shape, units):
     case = Case("MemoryCellLayer", "inputs must have rank 2", params={"input shape": shape, "units": units})
     expect_clear_error(
@@ -247,7 +251,7 @@ def test_an_unknown_last_dimension_is_rejected_at_build(adapter_for, layer_name,
 
 
 @pytest.mark.keras_only("compute_output_shape is Keras's layer API")
-@given(shape=st.sampled_from([(5,), (2, 3, 5), (1, 1, 1, 5)]), units=lcst.units(max_units=8))
+@given(shape=NOT_RANK_TWO, units=lcst.units(max_units=8))
 def test_memory_cell_output_shape_of_another_rank_is_an_error(memory_cell, shape, units):
     """compute_output_shape refuses what build refuses: no output shape for inputs that are
     not (batch, n)."""

@@ -14,6 +14,7 @@ the contract the implementation lacks fails with a "missing API" message, not an
 
 import dataclasses
 import importlib
+import os
 import weakref
 
 import numpy as np
@@ -154,6 +155,15 @@ class Adapter:
     def check_mode(self, mode):
         if mode not in self.modes:
             raise MissingAPI(f"missing API: the {self.framework} adapter runs modes {self.modes}, not {mode!r}")
+
+
+#: The environment variable that names implementations, as ``--layer-impl`` does.
+LAYER_IMPL_ENV = "LAYERCHECK_LAYER_IMPL"
+
+
+def impl_specs_from_environment():
+    """The ``NAME=module:attr`` specs of :data:`LAYER_IMPL_ENV` (separated by spaces or commas)."""
+    return os.environ.get(LAYER_IMPL_ENV, "").replace(",", " ").split()
 
 
 def parse_impl_specs(specs):

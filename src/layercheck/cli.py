@@ -120,12 +120,10 @@ def _vectors_export(args):
 
 
 def _vectors_check(args):
-    import os
-
     from layercheck import adapters, environment, vectors
 
     environment.prepare()
-    specs = os.environ.get("LAYERCHECK_LAYER_IMPL", "").replace(",", " ").split() + args.layer_impl
+    specs = adapters.impl_specs_from_environment() + args.layer_impl
     try:
         chosen = adapters.parse_impl_specs(specs)
         loaded = {name: adapters.load_adapter(name, spec) for name, spec in chosen.items()}

@@ -18,14 +18,13 @@ Devices are configured at the start of collection (on every xdist worker, before
 module is imported), which imports TensorFlow once per process.
 """
 
-import os
 import re
 
 import pytest
 
 from layercheck import adapters, devices, environment, profiles
 
-LAYER_IMPL_ENV = "LAYERCHECK_LAYER_IMPL"
+LAYER_IMPL_ENV = adapters.LAYER_IMPL_ENV
 
 # Registered at import, before Hypothesis's own plugin loads ``--hypothesis-profile``.
 profiles.register()
@@ -81,7 +80,7 @@ def pytest_configure(config):
 
 
 def _adapters_from(config):
-    specs = os.environ.get(LAYER_IMPL_ENV, "").replace(",", " ").split() + list(config.getoption("layer_impl") or [])
+    specs = adapters.impl_specs_from_environment() + list(config.getoption("layer_impl") or [])
     try:
         chosen = adapters.parse_impl_specs(specs)
     except ValueError as error:

@@ -104,35 +104,15 @@ class TorchAdapter(Adapter):
         with torch.no_grad():
             tensor.copy_(torch.as_tensor(np.asarray(value)).to(tensor.dtype).reshape(tensor.shape))
 
-    def trainable_names(self, layer):
-        """The contract's weights that are ``nn.Parameter`` with ``requires_grad``."""
-        import torch
-
-        return tuple(
-            name
-            for name in self.contract.weights
-            if isinstance(getattr(layer, name, None), torch.nn.Parameter) and getattr(layer, name).requires_grad
-        )
-
     # -- gradients ------------------------------------------------------------------------
 
     def gradients(self, layer, inputs, cotangent, mode="eager"):
         """VJP of ``sum(layer(inputs) * cotangent)`` for the inputs and every trainable weight
-        of the contract (``None`` where autograd gives none)."""
-        import torch
-
-        self.check_mode(mode)
-        inputs = _tensor(inputs).clone().requires_grad_(True)
-        self.build(layer, inputs.shape)
-        variables = [self.variable(layer, name) for name in self.contract.trainable]
-        outputs = layer(inputs)
-        loss = (outputs.to(torch.float64) * _tensor(cotangent).to(torch.float64)).sum()
-        wanted = [inputs, *(v for v in variables if v.requires_grad)]
-        found = iter(torch.autograd.grad(loss, wanted, allow_unused=True))
-        results = [next(found)] + [next(found) if v.requires_grad else None for v in variables]
-        names = ("inputs", *self.contract.trainable)
-        return {name: None if value is None else _numpy(value) for name, value in zip(names, results)}
-
+        of the contract (``None`` where autograd gives none): one call of
+        :meth:`several_calls_gradients`."""
+        _, found, _ = self.several_calls_gradients(layer, _tensor(inputs)[None], _tensor(cotangent)[None], mode)
+        found["inputs"] = found["inputs"][0]
+        return found
 
     def several_calls_gradients(self, layer, calls, cotangents, mode="eager"):
         """Several calls in one autograd graph: ``L = sum_t sum(layer(calls[t]) * v[t])``.

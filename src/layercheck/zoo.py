@@ -332,12 +332,12 @@ def _isolated_runs():
     from hypothesis import settings
 
     profile = settings._current_profile  # noqa: SLF001 - Hypothesis has no public getter
-    saved_impl = os.environ.pop("LAYERCHECK_LAYER_IMPL", None)
+    saved_impl = os.environ.pop(adapters.LAYER_IMPL_ENV, None)
     try:
         yield
     finally:
         if saved_impl is not None:
-            os.environ["LAYERCHECK_LAYER_IMPL"] = saved_impl
+            os.environ[adapters.LAYER_IMPL_ENV] = saved_impl
         if profile is not None:
             settings.load_profile(profile)
 
