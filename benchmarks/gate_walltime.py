@@ -31,16 +31,17 @@ import time, os, json
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 t0 = time.perf_counter(); import tensorflow as tf; import keras; t_import = time.perf_counter() - t0
 import numpy as np
-from layercheck.layers import TemperatureSoftmax, NonNegativeProjection, MemoryCellLayer
+from layercheck import registry
+from layercheck.adapters import KerasAdapter
 rows = []
-specs = [
-    ("temperature_softmax", lambda: TemperatureSoftmax(16), (8, 16)),
-    ("nonnegative_projection", lambda: NonNegativeProjection(np.eye(16, 24).tolist()), (8, 16)),
-    ("memory_cell", lambda: MemoryCellLayer(16), (8, 16)),
-]
-for name, make, shape in specs:
+for spec in registry.specs():
+    # The first float32 edge sample: its constructor arguments and its first call's shape.
+    example = next(sample.example for sample in spec.samples() if sample.dtype == "float32")
+    factory = spec.load_factory()
+    shape = tuple(example.call_inputs[0].shape)
     x = tf.ones(shape)
-    t0 = time.perf_counter(); layer = make(); layer.build(shape); t_build = time.perf_counter() - t0
+    name = spec.name
+    t0 = time.perf_counter(); layer = factory(*example.args, **example.kwargs); layer.build(shape); t_build = time.perf_counter() - t0
     layer(x)
     t0 = time.perf_counter()
     for _ in range(20): layer(x)

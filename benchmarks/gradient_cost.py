@@ -1,7 +1,7 @@
 """What a gradient-property example costs, against one forward+backward call (not a test).
 
-For each layer, at input sizes 16 and 1024 (elements of one call's inputs), measured in one run
-on the same float64 layer and inputs:
+For each registered layer, at input sizes 16 and 1024 (elements of one call's inputs: its first
+edge sample, the batch repeated), measured in one run on the same float64 layer and inputs:
 
 * fwd+bwd: one ``adapter.gradients`` call (eager), the unit of the table;
 * directional: one example of the directional property (``check_directional_derivative``:
@@ -14,6 +14,7 @@ it. Run: ``python benchmarks/gradient_cost.py`` (``--repeats N`` for the median 
 """
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -25,29 +26,22 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import numpy as np
 import tensorflow as tf
 
-from layercheck import cases, gradients
-from layercheck.adapters import LAYER_NAMES, KerasAdapter
+from layercheck import cases, finite_differences, registry
+from layercheck.adapters import KerasAdapter
 
 SIZES = (16, 1024)
 
 
-def example_of(layer, size, seed=0):
-    """A fixed example whose single call has ``size`` input elements."""
-    rng = np.random.default_rng(seed)
-    if layer == "temperature_softmax":
-        inputs = rng.standard_normal((4, size // 4)).astype(np.float32)
-        return cases.Example(layer, (size // 4,), {"initial_temperature": 0.5}, inputs, {}, seed)
-    if layer == "nonnegative_projection":
-        basis = rng.uniform(-4.0, 4.0, (8, 8)).astype(np.float32)
-        inputs = rng.uniform(-3.0, 3.0, (size // 8, 8)).astype(np.float32)
-        weights = {"projection_weights": rng.uniform(-2.0, 2.0, (8, 8)).astype(np.float32)}
-        return cases.Example(layer, (basis.tolist(),), {}, inputs, weights, seed)
-    inputs = rng.uniform(-1.0, 1.0, (1, size // 8, 8)).astype(np.float32)
-    weights = {
-        "kernel": rng.uniform(-0.3, 0.3, (8, 8)).astype(np.float32),
-        "recurrent_kernel": rng.uniform(-0.3, 0.3, (8, 8)).astype(np.float32),
-    }
-    return cases.Example(layer, (8,), {}, inputs, weights, seed)
+def example_of(layer, size):
+    """The layer's first float32 edge sample, its batch axis repeated (or cropped) so that one
+    call's inputs have about ``size`` elements."""
+    example = next(sample.example for sample in registry.get(layer).samples() if sample.dtype == "float32")
+    call = np.asarray(example.call_inputs[0])
+    rows = max(1, size // int(np.prod(call.shape[1:])))
+    batch_axis = 1 if registry.get(layer).stateful else 0
+    inputs = np.asarray(example.inputs)
+    repeated = np.concatenate([inputs] * (rows // inputs.shape[batch_axis] + 1), axis=batch_axis)
+    return dataclasses.replace(example, inputs=np.take(repeated, range(rows), axis=batch_axis))
 
 
 def median_seconds(function, repeats, warm_up=3):
@@ -73,12 +67,12 @@ def measure(layer, size, repeats):
         adapter.gradients(built, x, v, "eager")
 
     def directional():
-        gradients.check_directional_derivative(adapter, example, seed=2)
+        finite_differences.check_directional_derivative(adapter, example, seed=2)
 
     def compute_gradient():
-        if layer == "memory_cell":  # one call from a fixed state, as the property replays it
+        if adapter.spec.stateful:  # one call from a fixed state, as the property replays it
             def f(inputs):
-                adapter.assign(built, "state", np.zeros(out_shape))
+                adapter.assign(built, adapter.spec.state, np.zeros(out_shape))
                 return adapter.call_tensor(built, inputs)
         else:
             def f(inputs):
@@ -98,7 +92,7 @@ def measure(layer, size, repeats):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--layers", default=",".join(LAYER_NAMES))
+    parser.add_argument("--layers", default=",".join(registry.names()))
     args = parser.parse_args(argv)
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs; median of {args.repeats} runs "
           "(compute_gradient at 1024: one run); float64 layers, eager\n")

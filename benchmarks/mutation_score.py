@@ -13,7 +13,9 @@ as a fresh process.
 Cosmic Ray rewrites the source in place, so everything happens in a scratch clone of this
 checkout's HEAD (``--workdir``, default ``.mutation/``), never in the working tree. In the
 clone the test command finds the mutated file with ``git diff`` and runs the properties of
-that file's layer (all three layers for ``_validation.py``).
+that file's layer (every layer of the folder for a shared module such as ``_validation.py``);
+the specs and the layers' own checks (``*_spec.py``, ``*_checks.py``) are harness and are not
+mutated.
 
 Usage::
 
@@ -50,13 +52,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = "src/layercheck/layers"
-LAYER_OF_FILE = {
-    "temperature_softmax.py": ["temperature_softmax"],
-    "nonnegative_projection.py": ["nonnegative_projection"],
-    "memory_cell.py": ["memory_cell"],
-    # The argument checks serve every layer.
-    "_validation.py": ["temperature_softmax", "nonnegative_projection", "memory_cell"],
-}
+#: Files of the layers folder that are harness, not layers: the specs and the layers' own
+#: checks (mutating them tests the harness, not the gate).
+HARNESS_FILES = ("*_spec.py", "*_checks.py", "specs.py", "__init__.py")
+
+
+def layers_of_file(name):
+    """The registered layers a layers-folder file implements: the spec whose factory lives in
+    it, or every layer of the folder for a shared module (the argument checks)."""
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+    from layercheck import registry
+
+    package = "layercheck.layers."
+    own = [spec.name for spec in registry.specs() if isinstance(spec.factory, str) and spec.factory.split(":")[0] == package + Path(name).stem]
+    if own:
+        return own
+    return [spec.name for spec in registry.specs() if isinstance(spec.factory, str) and spec.factory.startswith(package)]
 #: A mutant whose test command runs longer is recorded as killed by timeout (Cosmic Ray's
 #: rule); a whole layer's selection takes under three minutes, so this only ends hangs.
 TIMEOUT_S = 900
@@ -65,7 +76,7 @@ CONFIG = """\
 [cosmic-ray]
 module-path = "{target}"
 timeout = {timeout}
-excluded-modules = []
+excluded-modules = {excluded}
 test-command = "{python} benchmarks/mutation_score.py --test-mutant"
 
 [cosmic-ray.distributor]
@@ -82,10 +93,7 @@ def test_mutant():
     changed = subprocess.run(
         ["git", "diff", "--name-only", "--", TARGET], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.split()
-    layers = sorted({layer for path in changed for layer in LAYER_OF_FILE.get(Path(path).name, [])})
-    if not layers:
-        # No layer file changed (a mutant of __init__.py): the whole gate's layers.
-        layers = sorted({layer for names in LAYER_OF_FILE.values() for layer in names})
+    layers = sorted({layer for path in changed for layer in layers_of_file(Path(path).name)})
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
     command = [
         sys.executable, "-m", "pytest", "properties", "-x", "-q", "--tb=line",
@@ -120,6 +128,7 @@ def prepare(workdir, fresh, workers=1):
     config.write_text(
         CONFIG.format(
             target=TARGET,
+            excluded=json.dumps([f"{TARGET}/{pattern}" for pattern in HARNESS_FILES]),
             timeout=float(TIMEOUT_S),
             python=sys.executable,
             distributor="http" if workers > 1 else "local",

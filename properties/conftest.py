@@ -1,4 +1,9 @@
-"""Fixtures of the property gate: the adapters under test and a fresh Keras session per test."""
+"""Fixtures of the property gate: a fresh Keras session per test.
+
+The adapters under test come from the plugin's ``adapter_for`` fixture; a layer's own property
+file defines a fixture named after its layer, and marks itself with
+``pytest.mark.layercheck_layer(NAME)``.
+"""
 
 import keras
 import pytest
@@ -14,15 +19,11 @@ def pytest_runtest_teardown(item):
 
 
 @pytest.fixture(scope="session")
-def temperature_softmax(adapter_for):
-    return adapter_for("temperature_softmax")
+def mirrored_strategy(layercheck_devices):
+    """``tf.distribute.MirroredStrategy`` over the run's GPUs when there are two or more, else
+    over its logical CPUs (the plugin splits the CPU, so this runs on any machine)."""
+    import tensorflow as tf
 
-
-@pytest.fixture(scope="session")
-def nonnegative_projection(adapter_for):
-    return adapter_for("nonnegative_projection")
-
-
-@pytest.fixture(scope="session")
-def memory_cell(adapter_for):
-    return adapter_for("memory_cell")
+    gpus = [device for device in layercheck_devices if device.device_type == "GPU"]
+    chosen = gpus if len(gpus) >= 2 else [device for device in layercheck_devices if device.device_type == "CPU"]
+    return tf.distribute.MirroredStrategy([device.tf_name for device in chosen])

@@ -9,26 +9,19 @@
 * the output shape is what ``compute_output_shape`` says.
 """
 
-import dataclasses
-
 import numpy as np
 import pytest
 import tensorflow as tf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layercheck import adapters, cases, profiles, tolerances
-from layercheck import strategies as lcst
+from layercheck import cases, dtypes, profiles, registry, tolerances
 from layercheck.assertions import Case, assert_close, check
+from layercheck.spec import OUTPUT_SHAPE, WIDTH
 
-LAYERS = adapters.LAYER_NAMES
-DTYPES = tuple(tolerances.FORWARD)
-VARIABLE_DTYPES = {"float64": "float64", "float32": "float32", "mixed_float16": "float32", "mixed_bfloat16": "float32"}
-
-
-def dtype_name(dtype):
-    """``"float32"`` for a TensorFlow or Keras dtype, a dtype string, or a ``torch.float32``."""
-    return str(getattr(dtype, "name", dtype)).removeprefix("torch.")
+LAYERS = registry.names()
+DTYPES = dtypes.GATE_POLICIES
+dtype_name = dtypes.name_of
 
 
 @pytest.mark.keras_only("tf.function and XLA (jit_compile) are TensorFlow's execution modes")
@@ -48,7 +41,7 @@ def test_eager_function_and_xla_agree(layer_name, device, adapter_for, data):
                 traced,
                 eager,
                 case,
-                tolerances.forward("float32", layer_name, "modes agree"),
+                tolerances.forward("float32", layer_name, "modes agree", device),
                 claim=f"the {mode} output equals the eager output",
                 scale=cases.error_scale(example),
             )
@@ -64,11 +57,11 @@ def test_traced_call_is_not_retraced_for_every_call(layer_name, adapter_for, dat
     case = Case(adapter.contract.class_name, "a traced call is not retraced for every call", params=example.params())
     layer = cases.make_layer(adapter, example)
     cases.run(adapter, example, "function", layer=layer)
-    if layer_name != "memory_cell":  # (the memory cell's sequence already repeats the shape)
+    if not adapter.spec.stateful:  # (a stateful layer's sequence already repeats the shape)
         cases.run(adapter, example, "function", layer=layer)
     traces = adapter.tracing_count(layer, "function")
     check(traces == 1, case, "calls with one input shape trace the call once", f"traced {traces} times")
-    if layer_name == "memory_cell":
+    if adapter.spec.stateful:
         return  # the state fixes the batch size: another batch size is an error, not a retrace
     inputs = example.call_inputs[0]
     for batch in (1, 3, 5):
@@ -102,7 +95,7 @@ def test_devices_agree(layer_name, adapter_for, layercheck_devices, data):
             outputs[device.name],
             outputs[first.name],
             case,
-            tolerances.forward("float32", layer_name, "devices agree"),
+            tolerances.forward("float32", layer_name, "devices agree", device),
             claim=f"the output on {device} equals the output on {first}",
             scale=cases.error_scale(example),
         )
@@ -118,41 +111,40 @@ def test_matches_the_reference_in_every_dtype(layer_name, dtype, device, adapter
     adapter = adapter_for(layer_name)
     example = data.draw(cases.examples(layer_name), label="example")
     case = Case(adapter.contract.class_name, "matches the reference in its dtype", device.name, dtype, example.params())
-    compute_dtype = tolerances.COMPUTE_DTYPES[dtype]
+    policy = dtypes.policy(dtype)
     with tf.device(device.tf_name):
         layer = cases.make_layer(adapter, example, dtype)
         for name in adapter.contract.trainable:
             found = dtype_name(adapter.variable(layer, name).dtype)
             check(
-                found == VARIABLE_DTYPES[dtype],
+                found == policy.variable,
                 case,
-                f"the weight {name!r} is stored in {VARIABLE_DTYPES[dtype]}",
+                f"the weight {name!r} is stored in {policy.variable}",
                 f"it is {found}",
             )
-        input_dtype = np.float64 if dtype == "float64" else np.float32
         outputs = []
         for step_inputs in example.call_inputs:
-            tensor = adapter.call_tensor(layer, np.asarray(step_inputs, dtype=input_dtype))
+            tensor = adapter.call_tensor(layer, dtypes.as_input(step_inputs, dtype))
             check(
-                dtype_name(tensor.dtype) == compute_dtype,
+                dtype_name(tensor.dtype) == policy.compute,
                 case,
-                f"the output is in the compute dtype {compute_dtype}",
+                f"the output is in the compute dtype {policy.compute}",
                 f"it is {dtype_name(tensor.dtype)}",
             )
             outputs.append(np.asarray(tensor, dtype=np.float64))
-    actual = np.stack(outputs) if layer_name == "memory_cell" else outputs[0]
+    actual = np.stack(outputs) if adapter.spec.stateful else outputs[0]
     assert_close(
         actual,
         cases.reference_outputs(example, dtype),
         case,
-        tolerances.forward(dtype, layer_name, "matches the reference in its dtype"),
+        tolerances.forward(dtype, layer_name, "matches the reference in its dtype", device),
         claim=f"the {dtype} output equals the float64 reference on the values the layer saw",
         scale=cases.error_scale(example, dtype),
     )
 
 
 @pytest.mark.keras_only("compute_output_shape is Keras's layer API")
-@pytest.mark.parametrize("layer_name", LAYERS)
+@pytest.mark.parametrize("layer_name", registry.names(OUTPUT_SHAPE))
 @given(data=st.data())
 def test_output_shape_is_what_compute_output_shape_says(layer_name, adapter_for, data):
     """``compute_output_shape`` agrees with the real output, with a known or unknown batch."""
@@ -175,35 +167,28 @@ def test_output_shape_is_what_compute_output_shape_says(layer_name, adapter_for,
 
 
 @pytest.mark.device_sensitive
-@pytest.mark.parametrize("layer_name", ["temperature_softmax", "nonnegative_projection"])
+@pytest.mark.parametrize("layer_name", registry.names(WIDTH))
 @profiles.scaled(0.4, "rows of hundreds of features; the examples elsewhere cover the values")
 @given(data=st.data())
 def test_rows_wider_than_256_features_equal_the_reference(layer_name, device, adapter_for, data):
     """The drawn examples have at most 64 features; here 257 to 1024, beyond Python's
     small-int cache (a shape check written with ``is`` instead of ``==`` breaks there): the
-    layer builds, is called twice, and equals the reference."""
+    layer builds, is called (a stateless layer twice, with the same outputs), and equals the
+    reference."""
     adapter = adapter_for(layer_name)
-    width = data.draw(st.integers(257, 1024), label="features")
-    batch = data.draw(st.integers(1, 3), label="batch")
-    if layer_name == "temperature_softmax":
-        example = data.draw(cases.examples(layer_name, logits=lambda shape: lcst.logits((batch, width))), label="example")
-        example = dataclasses.replace(example, args=(width,))
-    else:
-        basis = data.draw(lcst.bases(max_k=8, max_d=8), label="basis")
-        inputs = data.draw(lcst.logits((batch, width), max_magnitude=3.0), label="inputs")
-        weights = data.draw(lcst.projection_weights(width, basis.shape[0]), label="projection_weights")
-        example = cases.Example(layer_name, (basis.tolist(),), {}, inputs, {"projection_weights": weights}, data.draw(lcst.seeds()))
+    example = data.draw(cases.examples(layer_name, features=st.integers(257, 1024)), label="example")
+    width = example.call_inputs[0].shape[-1]
     case = Case(adapter.contract.class_name, "rows wider than 256 features equal the reference", device.name, "float32", example.params())
     with tf.device(device.tf_name):
-        layer = cases.make_layer(adapter, example)
-        first = adapter.call(layer, example.inputs)
-        second = adapter.call(layer, example.inputs)
-    check(np.array_equal(first, second), case, "a second call gives the same outputs")
+        first, layer = cases.run(adapter, example)
+        if not adapter.spec.stateful:
+            second, _ = cases.run(adapter, example, layer=layer)
+            check(np.array_equal(first, second), case, "a second call gives the same outputs")
     assert_close(
         first,
         cases.reference_outputs(example),
         case,
-        tolerances.forward("float32", layer_name, "rows wider than 256 features equal the reference"),
+        tolerances.forward("float32", layer_name, "rows wider than 256 features equal the reference", device),
         claim=f"rows of {width} features equal the float64 reference",
         scale=cases.error_scale(example),
     )

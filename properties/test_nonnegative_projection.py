@@ -16,7 +16,14 @@ Invariants, one test each:
    reference;
 6. the basis is not trainable, gets no gradient and never changes under training, while
    ``projection_weights`` does move;
-7. a freshly built layer (default initializer) is alive: some coefficient is positive.
+7. a freshly built layer (default initializer) is alive: some coefficient is positive;
+8. relu at exactly 0 has value 0 and gradient 0 (constructed exact zeros, checked exactly;
+   the core is :mod:`layercheck.layers.nonnegative_projection_checks`);
+9. a basis entry beyond the compute dtype's range is a clear error.
+
+The generic properties (every dtype, mode and device, gradients, round trips, argument checks
+from the spec's error inputs) run this layer from its spec,
+``layercheck/layers/nonnegative_projection_spec.py``.
 
 Which property catches which bug:
 
@@ -38,15 +45,24 @@ import numpy as np
 import pytest
 import scipy.optimize
 import tensorflow as tf
-from hypothesis import assume, currently_in_test_context, event, example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from layercheck import adapters, cases, tolerances
+from layercheck import adapters, cases, profiles, tolerances
 from layercheck import strategies as lcst
-from layercheck.assertions import Case, assert_close, check
+from layercheck.assertions import Case, assert_close, check, expect_clear_error
+from layercheck.gradients import event
+from layercheck.layers import nonnegative_projection_checks as checks
 from reference import nonnegative_projection as reference
 
 LAYER = "nonnegative_projection"
+pytestmark = pytest.mark.layercheck_layer(LAYER)
+
+
+@pytest.fixture(scope="session")
+def nonnegative_projection(adapter_for):
+    return adapter_for(LAYER)
+
 
 #: Basis families of test 5, by the name that appears in the test id.
 FAMILIES = {
@@ -75,10 +91,6 @@ SOLVER_SLACK = 1e-9
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _case(adapter, prop, device, example, **extra):
-    params = example.params()
-    params.update(extra)
-    return Case(adapter.contract.class_name, prop, device.name, "float32", params)
 
 
 def _basis(example):
@@ -123,9 +135,6 @@ def with_edge_examples(**cycled):
     return decorate
 
 
-def _event(text):
-    if currently_in_test_context():  # (the checks also run outside a test, e.g. when replayed by hand)
-        event(text)
 
 
 
@@ -141,7 +150,7 @@ def test_equals_reference(nonnegative_projection, device, example, mode):
     adapter = nonnegative_projection
     mode = cases.mode_for(adapter, mode)
     prop = "float32 outputs equal the reference"
-    case = _case(adapter, prop, device, example, mode=mode)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
     assert_close(
@@ -166,7 +175,7 @@ def test_coefficients_are_nonnegative(nonnegative_projection, device, example):
     Catches a missing or leaky activation; not ``abs`` (non-negative too: see the module
     docstring), which only the reference comparison sees."""
     adapter = nonnegative_projection
-    case = _case(adapter, "the coefficients are non-negative", device, example)
+    case = Case.of(adapter, "the coefficients are non-negative", device, "float32", example)
     k = len(example.args[0])
     with tf.device(device.tf_name):
         layer = cases.make_layer(adapter, example)
@@ -218,7 +227,7 @@ def test_output_lies_in_the_cone_of_the_basis_rows(nonnegative_projection, devic
     """
     adapter = nonnegative_projection
     prop = "the output lies in the cone of the basis rows"
-    case = _case(adapter, prop, device, example)
+    case = Case.of(adapter, prop, device, "float32", example)
     tolerance = tolerances.forward("float32", LAYER, prop)
     basis = _basis(example)
     k, d = basis.shape
@@ -252,7 +261,7 @@ def cone_violation(y, basis, bound):
     conditioning = f"basis {k}x{d}, cond(B) = {condition:.3g}, sigma_min = {sigma_min:.3g}"
 
     if well_posed:
-        _event("cone check: least squares (unique coefficients)")
+        event("cone check: least squares (unique coefficients)")
         coefficients = np.linalg.lstsq(basis.T, y.T, rcond=None)[0].T
         norms = np.linalg.norm(coefficients, axis=1)
         allowed = bound / sigma_min + SOLVER_SLACK * np.maximum(norms, 1.0)
@@ -279,7 +288,7 @@ def cone_violation(y, basis, bound):
             )
         return None
 
-    _event("cone check: NNLS residual")
+    event("cone check: NNLS residual")
     residual = np.empty(len(y))
     allowed = np.empty(len(y))
     for row, target in enumerate(y):
@@ -315,7 +324,7 @@ def test_output_equals_coefficients_times_basis(nonnegative_projection, device, 
     after the reconstruction and a call that does not use its own coefficients or basis."""
     adapter = nonnegative_projection
     prop = "the output equals coefficients(x) @ basis_vectors"
-    case = _case(adapter, prop, device, example)
+    case = Case.of(adapter, prop, device, "float32", example)
     with tf.device(device.tf_name):
         layer = cases.make_layer(adapter, example)
         outputs, _ = cases.run(adapter, example, layer=layer)
@@ -344,7 +353,7 @@ def test_every_basis_shape_works(nonnegative_projection, device, family, data):
     adapter = nonnegative_projection
     prop = "every basis shape works"
     example = data.draw(cases.examples(LAYER, basis=FAMILIES[family]()), label="example")
-    case = _case(adapter, prop, device, example, family=family)
+    case = Case.of(adapter, prop, device, "float32", example, family=family)
     d = len(example.args[0][0])
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example)
@@ -394,10 +403,11 @@ def test_basis_never_changes_under_training_and_gets_no_gradient(
     are skipped: there, "W moved and B did not" would say nothing."""
     adapter = nonnegative_projection
     prop = "the basis never changes under training and gets no gradient"
-    case = _case(
+    case = Case.of(
         adapter,
         prop,
         device,
+        "float32",
         example,
         optimizer=optimizer_name,
         target_seed=target_seed,
@@ -418,7 +428,7 @@ def test_basis_never_changes_under_training_and_gets_no_gradient(
     d_coefficients = ((cases.reference_outputs(example) - target) @ basis_given.astype(np.float64).T) * surely_active
     reference_gradient = x_seen.reshape(-1, x_seen.shape[-1]).T @ d_coefficients.reshape(-1, d_coefficients.shape[-1])
     live = np.abs(reference_gradient).max() >= MIN_GRADIENT
-    _event(f"training example: {'live' if live else 'dead (skipped)'} gradient")
+    event(f"training example: {'live' if live else 'dead (skipped)'} gradient")
     assume(live)
 
     with tf.device(device.tf_name):
@@ -538,4 +548,49 @@ def test_freshly_built_layer_is_alive(nonnegative_projection, device, basis, fea
         f"all {coefficients.size} coefficients are <= 0 (max {np.nanmax(coefficients) if coefficients.size else '-'}); "
         f"projection_weights at init: min {adapter.weight(layer, 'projection_weights').min():.3g}, "
         f"max {adapter.weight(layer, 'projection_weights').max():.3g}",
+    )
+
+
+#: Property 8 checks one constructed case per example; the generic gradient properties cover
+#: the examples' whole range.
+a_third = profiles.scaled(0.3, "one constructed case per example; the generic gradient properties cover the range")
+GRADIENT_DTYPES = ("float32", "float64")
+modes = st.sampled_from(adapters.MODES)
+
+
+# -- 8 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@a_third
+@given(data=st.data())
+def test_relu_at_exactly_zero_has_value_zero_and_gradient_zero(nonnegative_projection, device, data):
+    """Pre-activations that are exactly 0 in any dtype and summation order (a zero input row,
+    a zero weight column, 1 - 1): coefficients exactly 0, and exactly 0 gradient for the row
+    and the column, with the whole gradient equal to the reference's (relu'(0) = 0)."""
+    example = data.draw(cases.examples(LAYER), label="example")
+    dtype = data.draw(st.sampled_from(GRADIENT_DTYPES), label="dtype")
+    mode = cases.mode_for(nonnegative_projection, data.draw(modes, label="mode"))
+    seed = data.draw(lcst.seeds(), label="cotangent seed")
+    checks.check_relu_at_exactly_zero(
+        nonnegative_projection, example, dtype=dtype, mode=mode, seed=seed, device=device
+    )
+
+
+# -- 9 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.keras_only("a Keras dtype policy (mixed_float16)")
+@given(magnitude=st.floats(min_value=65520.0, max_value=3e38), sign=st.sampled_from([1.0, -1.0]))
+def test_a_basis_entry_beyond_the_compute_dtype_is_rejected(nonnegative_projection, magnitude, sign):
+    """Under ``mixed_float16`` the basis is cast to float16 in the call: an entry beyond 65504
+    would be inf there (NaN outputs), so the constructor refuses it; 65504 itself is valid."""
+    nonnegative_projection.make([[1.0, sign * 65504.0]], dtype="mixed_float16")  # float16's largest: valid
+    basis = [[1.0, sign * magnitude], [0.5, 0.25]]
+    case = Case("NonNegativeProjection", "a basis the compute dtype cannot hold is rejected", params={"entry": sign * magnitude})
+    expect_clear_error(
+        case,
+        f"a basis entry of {sign * magnitude!r} under mixed_float16 raises a clear error",
+        lambda: nonnegative_projection.make(basis, dtype="mixed_float16"),
+        "basis_vectors",
     )

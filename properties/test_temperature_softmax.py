@@ -19,7 +19,17 @@ test_execution_modes.py checks that the three modes agree on every example):
 9. optimizer steps that push the temperature down (SGD or Adam, learning rates up to 1e6)
    leave it finite and at or above its floor, and the outputs finite;
 10. probabilities down to 1e-30 keep a relative accuracy (log-probabilities are usable), not
-    just the absolute one of property 1.
+    just the absolute one of property 1;
+11. at ``T == floor`` the gradient reaches ``T`` (the right derivative; flat on the left);
+12. an SGD step past the floor, with the layer's own gradient, leaves ``T`` exactly at the floor;
+13. a temperature assigned below the floor gets a zero gradient;
+14. at extreme logits (up to float32's largest finite value) and temperatures down to the
+    floor, the gradient is finite and equals the reference VJP;
+15. a floor or a temperature that the dtype policy cannot hold is a clear error.
+
+The cores of 11 to 13 are in :mod:`layercheck.layers.temperature_softmax_checks`; the generic
+properties (every dtype, mode and device, gradients, round trips, argument checks from the
+spec's error inputs) run this layer from its spec, ``layercheck/layers/temperature_softmax_spec.py``.
 
 Inputs come from ``cases.examples("temperature_softmax")`` (ranks 2 and 3, batch sides from
 1, logits up to 30, temperatures log-uniform in [1e-3, 1e3], one in ten exactly at the floor).
@@ -36,11 +46,18 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from layercheck import adapters, cases, tolerances
+from layercheck import adapters, cases, dtypes, gradients, profiles, tolerances
 from layercheck import strategies as lcst
-from layercheck.assertions import Case, assert_close, check
+from layercheck.assertions import Case, assert_close, check, expect_clear_error
+from layercheck.layers import temperature_softmax_checks as checks
 
 LAYER = "temperature_softmax"
+pytestmark = pytest.mark.layercheck_layer(LAYER)
+
+
+@pytest.fixture(scope="session")
+def temperature_softmax(adapter_for):
+    return adapter_for(LAYER)
 
 #: The constructor's default ``min_temperature`` (the layer contract's floor).
 DEFAULT_FLOOR = 1e-3
@@ -50,10 +67,13 @@ DEFAULT_FLOOR = 1e-3
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 modes = st.sampled_from(adapters.MODES)
+#: The gradient properties compare in the layer dtypes (the 16-bit ones: the forward dtype property).
+DTYPES = ("float32", "float64")
+#: Properties 11 to 13 check one constructed case each (one branch of the floor); the generic
+#: gradient properties cover the examples' whole range.
+a_third = profiles.scaled(0.3, "one constructed case per example; the generic gradient properties cover the range")
 
 
-def _case(adapter, prop, device, example, dtype="float32", **extra):
-    return Case(adapter.contract.class_name, prop, device.name, dtype, {**example.params(), **extra})
 
 
 def _rows(array):
@@ -104,7 +124,7 @@ def test_equals_reference(temperature_softmax, device, data):
     event(f"input rank {example.inputs.ndim}{', batch 1' if example.inputs.shape[0] == 1 else ''}")
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "float32 outputs equal the reference"
-    case = _case(adapter, prop, device, example, mode=mode)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
     assert_close(
@@ -129,7 +149,7 @@ def test_rows_sum_to_one(temperature_softmax, device, data):
     example = data.draw(cases.examples(LAYER), label="example")
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "rows sum to one"
-    case = _case(adapter, prop, device, example, mode=mode)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
     sums = _rows(outputs).sum(axis=-1)
@@ -154,7 +174,7 @@ def test_outputs_lie_in_the_unit_interval(temperature_softmax, device, data):
     adapter = temperature_softmax
     example = data.draw(cases.examples(LAYER), label="example")
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
-    case = _case(adapter, "outputs lie in the unit interval", device, example, mode=mode)
+    case = Case.of(adapter, "outputs lie in the unit interval", device, "float32", example, mode=mode)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
     outside = ~((outputs >= 0.0) & (outputs <= 1.0))  # NaN is outside too
@@ -222,7 +242,7 @@ def test_adding_a_constant_to_a_row_changes_nothing(temperature_softmax, device,
     example = dataclasses.replace(example, inputs=inputs)
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "adding a constant to a row changes nothing"
-    case = _case(adapter, prop, device, example, mode=mode, row_constants=constants)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode, row_constants=constants)
     with tf.device(device.tf_name):
         layer = cases.make_layer(adapter, example)
         plain = adapter.call(layer, inputs, mode)
@@ -263,7 +283,7 @@ def test_preserves_order(temperature_softmax, device, data):
     example = data.draw(cases.examples(LAYER), label="example")
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "preserves order"
-    case = _case(adapter, prop, device, example, mode=mode)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode)
     rtol = tolerances.forward("float32", LAYER, prop).rtol
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
@@ -324,7 +344,7 @@ def test_temperature_one_equals_plain_softmax(temperature_softmax, device, data)
     example = _with_temperature(data.draw(cases.examples(LAYER), label="example"), 1.0)
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "temperature one equals plain softmax"
-    case = _case(adapter, prop, device, example, mode=mode)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode)
     inputs = np.asarray(example.inputs, dtype=np.float32)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
@@ -356,7 +376,7 @@ def test_higher_temperature_never_lowers_the_entropy(temperature_softmax, device
     example = _with_temperature(example, low)
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "higher temperature never lowers the entropy"
-    case = _case(adapter, prop, device, example, mode=mode, T1=low, T2=high)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode, T1=low, T2=high)
     tolerance = tolerances.forward("float32", LAYER, prop)
     with tf.device(device.tf_name):
         layer = cases.make_layer(adapter, example)
@@ -404,7 +424,7 @@ def test_finite_at_extreme_logits(temperature_softmax, device, data):
     )
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "finite at extreme logits"
-    case = _case(adapter, prop, device, example, dtype, mode=mode)
+    case = Case.of(adapter, prop, device, dtype, example, mode=mode)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode, dtype)
     bad = ~np.isfinite(outputs) | (outputs < 0) | (outputs > 1)
@@ -457,7 +477,7 @@ def test_temperature_stays_at_or_above_the_floor_after_optimizer_steps(temperatu
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "temperature stays at or above the floor after optimizer steps"
     arguments = ", ".join(f"{key}={value:.6g}" for key, value in optimizer_kwargs.items())
-    case = _case(adapter, prop, device, example, mode=mode, optimizer=f"{optimizer_name}({arguments})", steps=steps)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode, optimizer=f"{optimizer_name}({arguments})", steps=steps)
     # float32(1e-3) lies above 1e-3; a floor that rounded down could only be held rounded.
     floor_as_held = float(cases.as_seen(np.float64(floor), "float32"))
     with tf.device(device.tf_name):
@@ -513,7 +533,7 @@ def test_small_probabilities_keep_their_relative_accuracy(temperature_softmax, d
         example = dataclasses.replace(example, inputs=(-temperature * depths).astype(np.float32))
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "small probabilities keep their relative accuracy"
-    case = _case(adapter, prop, device, example, mode=mode)
+    case = Case.of(adapter, prop, device, "float32", example, mode=mode)
     with tf.device(device.tf_name):
         outputs, _ = cases.run(adapter, example, mode)
     expected = cases.reference_outputs(example, "float32")
@@ -536,3 +556,134 @@ def test_small_probabilities_keep_their_relative_accuracy(temperature_softmax, d
             f"relative error {error[index] / expected[index]:.3g} > {allowed[index] / expected[index]:.3g}"
         )
     check(not bad.any(), case, "every probability >= 1e-30 is within 8 eps (|z| + n) relative of the reference", details)
+
+
+# -- 11, 12, 13: the floor's gradient ----------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@a_third
+@given(data=st.data())
+def test_at_the_floor_the_gradient_reaches_the_temperature(temperature_softmax, device, data):
+    """At T == min_temperature exactly, dL/dT is the reference's (tf.maximum passes the gradient
+    to T at the tie), not 0; in float64 it is the right derivative by one-sided differences and
+    L is exactly flat to the left of the floor."""
+    example = data.draw(cases.examples(LAYER), label="example")
+    mode = cases.mode_for(temperature_softmax, data.draw(modes, label="mode"))
+    seed = data.draw(lcst.seeds(), label="cotangent seed")
+    checks.check_gradient_reaches_t_at_the_floor(
+        temperature_softmax, example, mode=mode, seed=seed, device=device
+    )
+
+
+@pytest.mark.keras_only("a Keras optimizer applying the weight's constraint")
+@pytest.mark.device_sensitive
+@a_third
+@given(data=st.data())
+def test_an_sgd_step_past_the_floor_leaves_the_temperature_exactly_at_the_floor(temperature_softmax, device, data):
+    """From T in [floor, 10 floor], an SGD step with the layer's own dL/dT > 0 and a learning
+    rate that would send T to -T leaves T exactly at the floor (the MinValue constraint)."""
+    example = data.draw(cases.examples(LAYER), label="example")
+    temperature = data.draw(lcst.temperatures(1e-3, 1e-2), label="initial temperature")
+    example = dataclasses.replace(example, kwargs={**example.kwargs, "initial_temperature": temperature})
+    mode = cases.mode_for(temperature_softmax, data.draw(modes, label="mode"))
+    seed = data.draw(lcst.seeds(), label="cotangent seed")
+    checks.check_sgd_step_past_the_floor_stops_at_the_floor(
+        temperature_softmax, example, mode=mode, seed=seed, device=device
+    )
+
+
+@pytest.mark.keras_only("the SGD step of the check uses a Keras optimizer and the weight's constraint")
+@pytest.mark.device_sensitive
+@a_third
+@given(data=st.data())
+def test_a_temperature_assigned_below_the_floor_gets_no_gradient(temperature_softmax, device, data):
+    """T assigned in [1e-6, 5e-4] (below the floor 1e-3; assign applies no constraint): dL/dT is
+    exactly 0, the inputs' gradient is the reference's at T_eff = floor, and an SGD step with
+    that zero gradient leaves T at the floor (lifted by the constraint)."""
+    example = data.draw(cases.examples(LAYER), label="example")
+    below = data.draw(lcst.temperatures(1e-6, 5e-4), label="assigned temperature")
+    mode = cases.mode_for(temperature_softmax, data.draw(modes, label="mode"))
+    seed = data.draw(lcst.seeds(), label="cotangent seed")
+    checks.check_temperature_below_the_floor_gets_no_gradient(
+        temperature_softmax, example, below, mode=mode, seed=seed, device=device
+    )
+
+
+# -- 14 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.device_sensitive
+@given(data=st.data())
+def test_at_extreme_logits_the_gradient_is_finite_and_equals_the_reference_vjp(temperature_softmax, device, data):
+    """Property 1 at logits up to float32's largest finite value (``lcst.extreme_logits``) and
+    temperatures at the floor or below 1: every gradient is finite and equals the reference.
+
+    Here ``x - max(x)`` reaches -6.8e38 (``-inf`` in float32) and ``z / T`` overflows; the
+    forward pass hides it (such entries underflow to 0 either way) but the backward pass of
+    ``z / T`` computes ``0 * (-z / T**2) = 0 * inf`` for dL/dT unless ``z`` is clamped first.
+    The logits stay within float32's range in float64 too: at float64's own extremes the
+    reference's ``x - max(x)`` overflows (the float64 forward pass there is property 8 of
+    test_temperature_softmax.py).
+    """
+    example = data.draw(
+        cases.examples(LAYER, logits=lambda shape: lcst.extreme_logits(shape, "float32")), label="example"
+    )
+    example.kwargs["initial_temperature"] = data.draw(
+        st.one_of(st.just(DEFAULT_FLOOR), lcst.temperatures(DEFAULT_FLOOR, 1.0)), label="initial_temperature"
+    )
+    dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
+    mode = cases.mode_for(temperature_softmax, data.draw(modes, label="mode"))
+    seed = data.draw(lcst.seeds(), label="cotangent seed")
+    gradients.check_vjp(temperature_softmax, example, dtype=dtype, mode=mode, seed=seed, device=device)
+
+
+# -- 15: limits of the dtype policies -----------------------------------------------------------
+
+
+#: The dtypes whose limits bind, per policy: the variable dtype and the softmax's math dtype
+#: (float32 for 16-bit compute). Their limits are ``dtypes.LIMITS``.
+POLICY_DTYPES = {
+    "float16": ("float16", "float32"),
+    "bfloat16": ("bfloat16", "float32"),
+    "mixed_float16": ("float32",),
+    "mixed_bfloat16": ("float32",),
+    "float32": ("float32",),
+    "float64": ("float64",),
+}
+
+
+@pytest.mark.parametrize("dtype", list(POLICY_DTYPES))
+@given(data=st.data())
+def test_a_floor_or_temperature_the_dtype_cannot_hold_is_rejected(temperature_softmax, dtype, data):
+    """Below the smallest normal number a floor may be flushed to zero (0 / 0 = NaN at the
+    row's maximum); above the largest finite value the initial temperature is inf. Both are
+    ValueErrors naming the argument; the defaults build under every policy."""
+    tiny = max(dtypes.LIMITS[name][0] for name in POLICY_DTYPES[dtype])
+    largest = min(dtypes.LIMITS[name][1] for name in POLICY_DTYPES[dtype])
+    num_classes = data.draw(lcst.feature_sizes(max_size=8), label="num_classes")
+    params = {"num_classes": num_classes, "dtype": dtype}
+    layer = temperature_softmax.make(num_classes, dtype=dtype)
+    temperature_softmax.build(layer, (2, num_classes))  # the defaults: no error
+    # The limits themselves are valid: a floor at the smallest normal, a temperature at the
+    # largest finite value (where the policy's dtypes hold it).
+    at_the_limits = temperature_softmax.make(num_classes, initial_temperature=min(largest, 1e300), min_temperature=tiny, dtype=dtype)
+    temperature_softmax.build(at_the_limits, (2, num_classes))
+
+    floor = data.draw(st.floats(min_value=tiny * 1e-6, max_value=tiny, exclude_max=True), label="min_temperature")
+    case = Case("TemperatureSoftmax", "a floor the dtype cannot hold is rejected", params={**params, "min_temperature": floor})
+    expect_clear_error(
+        case,
+        f"min_temperature={floor!r} under dtype {dtype} raises a clear error",
+        lambda: temperature_softmax.make(num_classes, initial_temperature=1.0, min_temperature=floor, dtype=dtype),
+        "min_temperature",
+    )
+    if largest < dtypes.LIMITS["float64"][1]:
+        initial = data.draw(st.floats(min_value=largest, max_value=1e300, exclude_min=True), label="initial_temperature")
+        case = Case("TemperatureSoftmax", "a temperature the dtype cannot hold is rejected", params={**params, "initial_temperature": initial})
+        expect_clear_error(
+            case,
+            f"initial_temperature={initial!r} under dtype {dtype} raises a clear error",
+            lambda: temperature_softmax.make(num_classes, initial_temperature=initial, dtype=dtype),
+            "initial_temperature",
+        )

@@ -13,8 +13,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from layercheck import cases, gradients, tolerances
-from layercheck.adapters import LAYER_NAMES, KerasAdapter
+from layercheck import cases, finite_differences, gradients, registry, tolerances
+from layercheck.adapters import KerasAdapter
+from layercheck.layers import nonnegative_projection_checks, temperature_softmax_checks
 from layercheck.assertions import Case, PropertyFailure
 from tests.zoo import bad_gradients as zoo
 
@@ -60,7 +61,7 @@ def memory_cell_example():
 
 
 def kinked_projection_example():
-    return gradients.kinked_example(projection_example())[0]
+    return nonnegative_projection_checks.kinked_example(projection_example())[0]
 
 
 #: (property check, layer, bad class, example, keyword arguments, the claim that must fail)
@@ -76,24 +77,24 @@ CAUGHT = [
     (gradients.check_several_calls, "memory_cell", zoo.BackpropThroughStateCell, memory_cell_example, {}, "3 calls on one tape"),
     (gradients.check_several_calls, "memory_cell", zoo.TransposedRecurrentGradientCell, memory_cell_example, {"mode": "function"}, "'recurrent_kernel'"),
     # 3. directional finite differences (no reference involved)
-    (gradients.check_directional_derivative, "temperature_softmax", zoo.ForgottenMeanSoftmax, softmax_example, {}, "central difference"),
-    (gradients.check_directional_derivative, "temperature_softmax", zoo.StopGradientTemperatureSoftmax, softmax_example, {}, "gradient with respect to 'temperature'"),
-    (gradients.check_directional_derivative, "nonnegative_projection", zoo.StraightThroughReluProjection, projection_example, {}, "central difference"),
-    (gradients.check_directional_derivative, "memory_cell", zoo.TransposedRecurrentGradientCell, memory_cell_example, {}, "wrt 'recurrent_kernel'"),
+    (finite_differences.check_directional_derivative, "temperature_softmax", zoo.ForgottenMeanSoftmax, softmax_example, {}, "central difference"),
+    (finite_differences.check_directional_derivative, "temperature_softmax", zoo.StopGradientTemperatureSoftmax, softmax_example, {}, "gradient with respect to 'temperature'"),
+    (finite_differences.check_directional_derivative, "nonnegative_projection", zoo.StraightThroughReluProjection, projection_example, {}, "central difference"),
+    (finite_differences.check_directional_derivative, "memory_cell", zoo.TransposedRecurrentGradientCell, memory_cell_example, {}, "wrt 'recurrent_kernel'"),
     # 4. the full Jacobian (the thorough profile's property; its core runs here on any profile)
-    (gradients.check_full_jacobian, "temperature_softmax", zoo.ForgottenMeanSoftmax, softmax_example, {}, "with respect to 'inputs'"),
-    (gradients.check_full_jacobian, "nonnegative_projection", zoo.StraightThroughReluProjection, projection_example, {}, "compute_gradient"),
-    (gradients.check_full_jacobian, "memory_cell", zoo.TransposedRecurrentGradientCell, memory_cell_example, {}, "with respect to 'recurrent_kernel'"),
+    (finite_differences.check_full_jacobian, "temperature_softmax", zoo.ForgottenMeanSoftmax, softmax_example, {}, "with respect to 'inputs'"),
+    (finite_differences.check_full_jacobian, "nonnegative_projection", zoo.StraightThroughReluProjection, projection_example, {}, "compute_gradient"),
+    (finite_differences.check_full_jacobian, "memory_cell", zoo.TransposedRecurrentGradientCell, memory_cell_example, {}, "with respect to 'recurrent_kernel'"),
     # 5. relu at exactly 0
-    (gradients.check_relu_at_exactly_zero, "nonnegative_projection", zoo.ReluGradOneAtZeroProjection, projection_example, {}, r"relu'\(0\) = 0"),
+    (nonnegative_projection_checks.check_relu_at_exactly_zero, "nonnegative_projection", zoo.ReluGradOneAtZeroProjection, projection_example, {}, r"relu'\(0\) = 0"),
     # 6. an optimizer step moves only the trainable weights
     (gradients.check_training_step, "nonnegative_projection", zoo.TrainableBasisProjection, projection_example, {"mode": "xla"}, "are exactly the trainable weights"),
     (gradients.check_training_step, "temperature_softmax", zoo.FrozenTemperatureSoftmax, softmax_example, {}, "trainable_weights"),
     (gradients.check_training_step, "temperature_softmax", zoo.UntrainedTemperatureSoftmax, softmax_example, {"mode": "function"}, "trainable_weights"),
     # 7, 8, 9. the temperature floor
-    (gradients.check_gradient_reaches_t_at_the_floor, "temperature_softmax", zoo.StrictFloorSoftmax, softmax_example, {}, "the gradient reaches T"),
-    (gradients.check_sgd_step_past_the_floor_stops_at_the_floor, "temperature_softmax", zoo.UnconstrainedSoftmax, lambda: softmax_example(0.004), {}, "T is exactly the floor"),
-    (gradients.check_temperature_below_the_floor_gets_no_gradient, "temperature_softmax", zoo.StraightThroughFloorSoftmax, softmax_example, {"below": 2e-4}, "dL/dT is exactly 0"),
+    (temperature_softmax_checks.check_gradient_reaches_t_at_the_floor, "temperature_softmax", zoo.StrictFloorSoftmax, softmax_example, {}, "the gradient reaches T"),
+    (temperature_softmax_checks.check_sgd_step_past_the_floor_stops_at_the_floor, "temperature_softmax", zoo.UnconstrainedSoftmax, lambda: softmax_example(0.004), {}, "T is exactly the floor"),
+    (temperature_softmax_checks.check_temperature_below_the_floor_gets_no_gradient, "temperature_softmax", zoo.StraightThroughFloorSoftmax, softmax_example, {"below": 2e-4}, "dL/dT is exactly 0"),
 ]
 
 
@@ -129,34 +130,34 @@ def test_the_production_layer_passes_the_same_check(entry):
 def test_the_directional_check_moves_exact_relu_kinks_and_counts_them():
     """A zero input row and a zero weight column put pre-activations exactly on the kink; the
     directional check moves them off (it does not discard them) and says so in its tally."""
-    example, _ = gradients.kinked_example(projection_example())
-    tally = gradients.KinkTally()
-    gradients.check_directional_derivative(KerasAdapter("nonnegative_projection"), example, seed=5, tally=tally)
+    example, _ = nonnegative_projection_checks.kinked_example(projection_example())
+    tally = finite_differences.KinkTally()
+    finite_differences.check_directional_derivative(KerasAdapter("nonnegative_projection"), example, seed=5, tally=tally)
     assert tally.checked == 2 and tally.moved >= 1 and tally.entries_moved > 0 and tally.discarded == 0, tally.summary()
 
 
 def test_a_starved_tally_fails_with_its_counts():
-    case = Case("NonNegativeProjection", gradients.PROP_DIRECTIONAL, "CPU:0", "float64", {})
+    case = Case("NonNegativeProjection", finite_differences.PROP_DIRECTIONAL, "CPU:0", "float64", {})
     with pytest.raises(PropertyFailure, match="0 argument\\(s\\) compared"):
-        gradients.KinkTally(discarded=4).check_not_starved(case)
+        finite_differences.KinkTally(discarded=4).check_not_starved(case)
     with pytest.raises(PropertyFailure, match="resolved the derivative"):
-        gradients.KinkTally(checked=4).check_not_starved(case)
-    gradients.KinkTally(checked=9, discarded=1, informative=1).check_not_starved(case)
+        finite_differences.KinkTally(checked=4).check_not_starved(case)
+    finite_differences.KinkTally(checked=9, discarded=1, informative=1).check_not_starved(case)
 
 
 def test_the_finite_difference_tolerances_are_registered_under_the_property_names():
-    """tolerances.OVERRIDES spells the property names out (it cannot import gradients)."""
-    for layer in LAYER_NAMES:
-        for prop in (gradients.PROP_DIRECTIONAL, gradients.PROP_JACOBIAN):
-            assert (layer, prop, "float64") in tolerances.OVERRIDES, (layer, prop)
-    assert ("temperature_softmax", gradients.ONE_SIDED_AT_THE_FLOOR, "float64") in tolerances.OVERRIDES
+    """tolerances.PROPERTY_OVERRIDES spells the property names out (it cannot import the checks)."""
+    for prop in (finite_differences.PROP_DIRECTIONAL, finite_differences.PROP_JACOBIAN, temperature_softmax_checks.ONE_SIDED_AT_THE_FLOOR):
+        assert (prop, "float64") in tolerances.PROPERTY_OVERRIDES, prop
+        for name in registry.names(gradients=True):
+            assert tolerances.gradient("float64", name, prop) is tolerances.PROPERTY_OVERRIDES[(prop, "float64")], (name, prop)
 
 
 def test_a_temperature_given_as_a_weight_is_the_one_the_gradient_is_taken_at():
     """cases.make_layer assigns a "temperature" weight over the initial temperature; the
     reference must use the same value."""
     example = dataclasses.replace(softmax_example(), weights={"temperature": np.float32(2.5)})
-    point = gradients.point_from_example(example, "float32")
+    point = registry.get("temperature_softmax").gradient.point(example, "float32")
     assert float(point.weights["temperature"]) == 2.5
     gradients.check_vjp(KerasAdapter("temperature_softmax"), example)
 
@@ -182,11 +183,11 @@ def test_subnormal_products_do_not_flip_the_reference_relu_decision():
         inputs=np.full((3, 3), -0.5, np.float32),
         weights={"projection_weights": np.full((3, 3), -smallest_normal, np.float32)},
     )
-    gradients.check_relu_at_exactly_zero(adapter, square)
+    nonnegative_projection_checks.check_relu_at_exactly_zero(adapter, square)
 
 
 def test_the_teacher_forced_reference_is_memory_cell_sequence_vjp():
-    """gradients.reference_vjp replays memory_cell_sequence_vjp one call at a time from the
+    """The memory cell's gradient model replays memory_cell_sequence_vjp one call at a time from the
     states the layer held; from the reference's own states it is the whole-sequence VJP."""
     from reference import memory_cell as reference
 
@@ -196,7 +197,7 @@ def test_the_teacher_forced_reference_is_memory_cell_sequence_vjp():
     _, states = reference.memory_cell_sequence(xs, k, r)
     before = np.concatenate([np.zeros((1, 2, 5)), states[:-1]])
     point = gradients.Point("memory_cell", xs, {"kernel": k, "recurrent_kernel": r}, {"states": before})
-    ours = gradients.reference_vjp(point, gs)
+    ours = registry.get("memory_cell").gradient.vjp(point, gs)
     theirs = dict(zip(("inputs", "kernel", "recurrent_kernel"), reference.memory_cell_sequence_vjp(xs, k, r, gs)))
     for name, expected in theirs.items():
         np.testing.assert_allclose(ours[name], expected, rtol=1e-13, atol=1e-14, err_msg=name)

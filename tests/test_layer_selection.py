@@ -32,3 +32,36 @@ def test_one_layer_is_selected_and_its_own_file_runs_first(everything, layer):
     for test_id in selected:
         assert not any(test_id.startswith(f"properties/test_{other}.py::") for other in others), test_id
         assert not any(f"[{other}" in test_id or f"-{other}" in test_id for other in others), test_id
+
+
+class _Marker:
+    def __init__(self, *args):
+        self.args = args
+
+
+class _Item:
+    """The parts of a collected pytest item that ``selection.item_layers`` reads."""
+
+    def __init__(self, params=None, fixturenames=(), marker=None):
+        if params is not None:
+            self.callspec = type("CallSpec", (), {"params": params})()
+        self.fixturenames = fixturenames
+        self._marker = marker
+
+    def get_closest_marker(self, name):
+        from layercheck.selection import MARKER
+
+        return self._marker if name == MARKER else None
+
+
+def test_a_layer_is_read_from_the_parametrization_never_from_a_substring():
+    from layercheck.selection import item_layers
+
+    # A layer named `cell` must not claim the memory cell's tests, nor `softmax` the softmax's.
+    generic = _Item({"layer_name": "memory_cell"}, fixturenames=("adapter_for",))
+    assert item_layers(generic) == {"memory_cell"}
+    assert item_layers(_Item({"layer_name": "cell"}, fixturenames=("adapter_for",))) == {"cell"}
+    assert item_layers(_Item(marker=_Marker("temperature_softmax"))) == {"temperature_softmax"}
+    # A `layer_name` parameter of a test that takes no adapter is not a layer of the gate.
+    assert item_layers(_Item({"layer_name": "cell"})) == set()
+    assert item_layers(_Item()) == set()

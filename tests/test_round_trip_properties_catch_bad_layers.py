@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from layercheck import cases, serialization
+from layercheck.layers import memory_cell_checks
 from layercheck.adapters import KerasAdapter
 from layercheck.assertions import PropertyFailure
 from tests.zoo import bad_round_trips as zoo
@@ -66,8 +67,8 @@ CHECKS = {
     "serialization-built": lambda adapter, example: serialization.serialization_round_trip(adapter, example, built=True),
     "keras-file": serialization.keras_file_round_trip,
     "weights": serialization.weights_round_trip,
-    "state-after-keras-file": lambda adapter, example: serialization.memory_cell_state_starts_from_zeros_after_load(adapter, example, via="keras_file"),
-    "state-after-weights": lambda adapter, example: serialization.memory_cell_state_starts_from_zeros_after_load(adapter, example, via="weights"),
+    "state-after-keras-file": lambda adapter, example: memory_cell_checks.memory_cell_state_starts_from_zeros_after_load(adapter, example, via="keras_file"),
+    "state-after-weights": lambda adapter, example: memory_cell_checks.memory_cell_state_starts_from_zeros_after_load(adapter, example, via="weights"),
 }
 
 EXAMPLES = {

@@ -18,7 +18,7 @@ def test_forward_tolerances_are_no_looser_than_the_agreed_floor():
 
 
 def test_every_override_has_a_reason():
-    assert all(entry.reason for entry in tolerances.OVERRIDES.values())
+    assert all(entry.reason for entry in tolerances.PROPERTY_OVERRIDES.values())
 
 
 def test_unknown_dtype_is_a_clear_error():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layercheck import adapters, vectors
+from layercheck import adapters, registry, vectors
 
 pytest.importorskip("torch", reason="PyTorch is not installed: install the port-torch extra (README, command 2)")
 
@@ -55,7 +55,7 @@ def test_the_port_passes_the_gate():
     assert "keras_only:" in result.stdout
 
 
-@pytest.mark.parametrize("layer_name", adapters.LAYER_NAMES)
+@pytest.mark.parametrize("layer_name", registry.names())
 def test_a_broken_copy_of_the_port_fails_the_gate(layer_name):
     result = run_gate({**PORT, layer_name: BROKEN[layer_name]}, "-x", "--hypothesis-profile=zoo", "--layercheck-layer", layer_name)
     assert result.returncode == 1, result.stdout[-4000:]
@@ -74,7 +74,7 @@ def test_the_port_passes_the_golden_vectors(golden):
     assert results and all(result.passed for result in results), [r.detail for r in results if not r.passed]
 
 
-@pytest.mark.parametrize("layer_name", adapters.LAYER_NAMES)
+@pytest.mark.parametrize("layer_name", registry.names())
 def test_a_broken_copy_of_the_port_fails_the_golden_vectors(golden, layer_name):
     spec = {**PORT, layer_name: BROKEN[layer_name]}
     results = vectors.check(golden, lambda name: adapters.load_adapter(name, spec[name]))

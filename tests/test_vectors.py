@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from layercheck import adapters, cli, vectors
+from layercheck import adapters, cli, registry, vectors
 from tests.zoo import howto, mutants_memory_cell, mutants_nonnegative_projection, mutants_temperature_softmax
 
 
@@ -28,7 +28,7 @@ def test_the_manifest_describes_every_array_of_the_npz(golden):
     assert manifest["format"] == vectors.FORMAT and manifest["format_version"] == vectors.FORMAT_VERSION
     assert manifest["layercheck_version"] and manifest["numpy_version"] == np.__version__
     layers = {entry["layer"] for entry in manifest["cases"]}
-    assert layers == set(adapters.LAYER_NAMES)
+    assert layers == set(registry.names())
     with np.load(os.path.join(golden, vectors.ARRAYS)) as data:
         listed = set()
         for entry in manifest["cases"]:
@@ -40,7 +40,7 @@ def test_the_manifest_describes_every_array_of_the_npz(golden):
                 assert np.isfinite(array).all(), (entry["id"], name)
                 listed.add(spec["key"])
             needed = {"inputs", "outputs", "outputs_scale", "cotangent", "vjp.inputs"}
-            needed |= {f"vjp.{weight}" for weight in adapters.CONTRACTS[entry["layer"]].trainable}
+            needed |= {f"vjp.{weight}" for weight in registry.get(entry["layer"]).trainable}
             assert needed <= set(entry["arrays"]), entry["id"]
         assert listed == set(data.files), "every array in the npz is described by the manifest"
 

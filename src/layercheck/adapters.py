@@ -6,21 +6,19 @@ gradients and round-trips configs. Pointing the gate at another implementation m
 the adapter another factory; a port to another framework provides its own adapter with the
 same methods.
 
-Each layer has a :class:`Contract`: the constructor, the weight attribute names, which of them
-are trainable, and the optional methods some properties need. A property that needs a part of
-the contract the implementation lacks fails with a "missing API" message, not an
-``AttributeError`` from deep inside.
+The layer's contract is its spec (:class:`~layercheck.spec.LayerSpec`): the constructor, the
+weight attribute names, which of them are trainable, and the optional methods some properties
+need. A property that needs a part of the contract the implementation lacks fails with a
+"missing API" message, not an ``AttributeError`` from deep inside.
 """
 
-import dataclasses
 import importlib
 import os
 import weakref
 
 import numpy as np
 
-#: The names under which layers are known to the harness (options, test ids, the matrix).
-LAYER_NAMES = ("temperature_softmax", "nonnegative_projection", "memory_cell")
+from layercheck import dtypes, registry
 
 #: The three execution modes every forward property is checked in.
 MODES = ("eager", "function", "xla")
@@ -30,54 +28,9 @@ class MissingAPI(AssertionError):
     """The implementation under test lacks a part of the layer's contract."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Contract:
-    """What the harness may use of an implementation of one layer."""
-
-    name: str
-    class_name: str
-    constructor: str
-    trainable: tuple
-    non_trainable: tuple
-    methods: tuple = ()
-
-    @property
-    def weights(self):
-        return self.trainable + self.non_trainable
-
-
-CONTRACTS = {
-    "temperature_softmax": Contract(
-        name="temperature_softmax",
-        class_name="TemperatureSoftmax",
-        constructor="TemperatureSoftmax(num_classes, initial_temperature=1.0, min_temperature=1e-3, **kwargs)",
-        trainable=("temperature",),
-        non_trainable=(),
-    ),
-    "nonnegative_projection": Contract(
-        name="nonnegative_projection",
-        class_name="NonNegativeProjection",
-        constructor="NonNegativeProjection(basis_vectors, **kwargs)",
-        trainable=("projection_weights",),
-        non_trainable=("basis_vectors",),
-        methods=("coefficients",),
-    ),
-    "memory_cell": Contract(
-        name="memory_cell",
-        class_name="MemoryCellLayer",
-        constructor="MemoryCellLayer(units, **kwargs)",
-        trainable=("kernel", "recurrent_kernel"),
-        non_trainable=("state",),
-        methods=("reset_state",),
-    ),
-}
-
-
 def production_factory(name):
-    """The production layer class registered under ``name``."""
-    from layercheck import layers
-
-    return getattr(layers, CONTRACTS[name].class_name)
+    """The production layer class of the spec registered as ``name``."""
+    return registry.get(name).load_factory()
 
 
 def load_factory(spec):
@@ -92,7 +45,7 @@ def load_factory(spec):
             factory = getattr(factory, part)
     except AttributeError:
         raise ValueError(f"{module_name!r} has no attribute {attr!r} (from {spec!r})") from None
-    if not callable(factory):
+    if not callable(factory) and not isinstance(factory, Adapter):
         raise ValueError(f"{spec!r} is not callable: give a Layer subclass or a factory")
     return factory
 
@@ -118,14 +71,17 @@ class Adapter:
     dtypes = ("float32", "float64", "mixed_float16", "mixed_bfloat16")
 
     def __init__(self, name, origin):
-        if name not in CONTRACTS:
-            raise ValueError(f"unknown layer {name!r}; known: {', '.join(LAYER_NAMES)}")
-        self.contract = CONTRACTS[name]
+        self.spec = registry.get(name)
         self.origin = origin
 
     @property
+    def contract(self):
+        """The layer's spec: its constructor, weights and optional methods (the contract)."""
+        return self.spec
+
+    @property
     def name(self):
-        return self.contract.name
+        return self.spec.name
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name!r}, {self.origin})"
@@ -171,8 +127,9 @@ def parse_impl_specs(specs):
     chosen = {}
     for spec in specs:
         name, sep, target = spec.partition("=")
-        if not sep or name not in LAYER_NAMES:
-            raise ValueError(f"expected NAME=module:attr with NAME one of {', '.join(LAYER_NAMES)}, got {spec!r}")
+        known = registry.names()
+        if not sep or name not in known:
+            raise ValueError(f"expected NAME=module:attr with NAME one of {', '.join(known)}, got {spec!r}")
         chosen[name] = target
     return chosen
 
@@ -201,7 +158,7 @@ class KerasAdapter(Adapter):
     """Build, call, weights, gradients and config of one Keras implementation of a layer."""
 
     def __init__(self, name, factory=None, origin=None):
-        super().__init__(name, origin or f"layercheck.layers:{CONTRACTS[name].class_name} (production)")
+        super().__init__(name, origin or f"{registry.get(name).class_name} (production)")
         self.factory = factory if factory is not None else production_factory(name)
         self._functions = weakref.WeakKeyDictionary()
 
@@ -313,9 +270,4 @@ class KerasAdapter(Adapter):
         return type(layer).from_config(config)
 
 
-def _numpy(value):
-    """A NumPy copy of a tensor or variable; low-precision floats widened to float32."""
-    array = np.array(value.numpy() if hasattr(value, "numpy") else value)
-    if array.dtype.kind == "V" or array.dtype.name in ("bfloat16", "float16"):
-        return array.astype(np.float32)
-    return array
+_numpy = dtypes.to_numpy

@@ -24,6 +24,16 @@ class Case:
     dtype: str = "float32"
     params: dict = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def of(cls, adapter, prop, device, dtype, example=None, **extra):
+        """The case of ``example`` under ``adapter`` (its spec names the layer), with ``extra``
+        parameters (the mode, a cotangent seed...) after the example's own."""
+        from layercheck.devices import name_of
+
+        params = example.params() if example is not None else {}
+        params.update(extra)
+        return cls(adapter.spec.class_name, prop, name_of(device), dtype, params)
+
     def header(self):
         where = f" on {self.device}" if self.device else ""
         return f"{self.layer}: property '{self.prop}' failed{where} in {self.dtype}"
@@ -92,6 +102,32 @@ def assert_close(actual, expected, case, tolerance, *, claim, scale=1.0):
     fail(case, claim, details)
 
 
+#: The errors a bad argument or input may raise.
+ARGUMENT_ERRORS = (ValueError, TypeError)
+#: A readable error message: a line or three, whatever the size of the bad value.
+MAX_MESSAGE = 400
+
+
+def expect_clear_error(case, claim, action, *names, errors=ARGUMENT_ERRORS):
+    """``action()`` must raise one of ``errors`` whose message contains one of ``names`` and
+    stays under :data:`MAX_MESSAGE` characters; returns the message."""
+    try:
+        action()
+    except errors as error:
+        message = str(error)
+        check(any(name in message for name in names), case, claim, f"the message does not name {names}: {message!r}")
+        check(
+            len(message) <= MAX_MESSAGE,
+            case,
+            f"{claim}: the message stays under {MAX_MESSAGE} characters",
+            f"{len(message)} characters: {message[:200]!r}...",
+        )
+        return message
+    except Exception as error:  # noqa: BLE001 - any other error is the failure being reported
+        fail(case, claim, f"raised {type(error).__name__} instead of {' or '.join(e.__name__ for e in errors)}: {error}")
+    fail(case, claim, "no error was raised")
+
+
 def rerun_command():
     """The command that reruns the current test exactly (under the same profile)."""
     node = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
@@ -108,6 +144,18 @@ def rerun_command():
         "  (the same profile replays the same examples; Hypothesis also prints a "
         "@reproduce_failure blob under the ci and thorough profiles)"
     )
+
+
+def short_repr(value, limit=120):
+    """``repr(value)`` cut to ``limit`` characters; a list (a basis can be 256 x 256) as its
+    shape, without building the whole repr first."""
+    if isinstance(value, list):
+        try:
+            return f"<{'x'.join(str(side) for side in np.shape(value))} list>"
+        except ValueError:  # ragged: no shape
+            return f"<ragged list of {len(value)}>"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _first_index(mask):

@@ -107,3 +107,19 @@ def _select(devices, selection):
             f"this machine has {sorted(known)}"
         )
     return [known[name] for name in wanted]
+
+
+def on(device):
+    """``tf.device(device)`` for a :class:`Device`; no placement at all for ``None``."""
+    import contextlib
+
+    if device is None:
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    return tf.device(device.tf_name)
+
+
+def name_of(device):
+    """A device as failure reports name it."""
+    return getattr(device, "name", None) or (str(device) if device else "the default device")

@@ -8,7 +8,11 @@ A project that pip-installs layercheck gets, without copying a conftest:
   ``--layercheck-cpu-devices`` / ``LAYERCHECK_CPU_DEVICES`` for the CPU split;
 * ``--layer-impl NAME=module:attr`` / ``LAYERCHECK_LAYER_IMPL`` to point the gate at another
   implementation;
+* ``--layercheck-spec module:attr`` / ``LAYERCHECK_SPECS`` to register more layer specs (and the
+  ``layercheck.specs`` entry points of installed packages), which every generic property then
+  expands over;
 * ``--layercheck-layer NAME`` to run only the properties of some layers, cheapest first;
+* each spec's scoped skips (``LayerSpec.skips``), applied with their reasons at collection;
 * a ``device`` parameter: a test that takes ``device`` runs once per logical device, with the
   device in its id (``[CPU:0]``);
 * the session fixtures ``adapter_for`` (layer name -> :class:`~layercheck.adapters.KerasAdapter`)
@@ -22,7 +26,8 @@ import re
 
 import pytest
 
-from layercheck import adapters, devices, environment, profiles
+from layercheck import adapters, devices, environment, profiles, registry
+from layercheck.selection import MARKER, item_layers, run_order
 
 LAYER_IMPL_ENV = adapters.LAYER_IMPL_ENV
 
@@ -50,17 +55,24 @@ def pytest_addoption(parser):
         action="append",
         default=[],
         metavar="NAME=module:attr",
-        help=f"run the gate against another implementation of layer NAME ({', '.join(adapters.LAYER_NAMES)}); "
+        help="run the gate against another implementation of the registered layer NAME; "
         f"repeatable; env {LAYER_IMPL_ENV} takes the same, separated by spaces or commas",
+    )
+    group.addoption(
+        "--layercheck-spec",
+        action="append",
+        default=[],
+        metavar="module:attr",
+        help="register the layer spec (or list of specs) module:attr, resolved from the current directory; "
+        f"repeatable; env {registry.SPECS_ENV} takes the same",
     )
     group.addoption(
         "--layercheck-layer",
         action="append",
         default=[],
-        choices=adapters.LAYER_NAMES,
         metavar="NAME",
-        help="run only the properties of layer NAME (repeatable), the layer's own file first and the "
-        "slow multi-device files last: the order that finds a defect soonest with -x",
+        help="run only the properties of the registered layer NAME (repeatable), the layer's own file first and "
+        "the slow multi-device files last: the order that finds a defect soonest with -x",
     )
 
 
@@ -76,7 +88,26 @@ def pytest_configure(config):
         from hypothesis import settings
 
         settings.load_profile(profiles.default_profile())
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(*names): the test belongs to these registered layers (a layer's own property file)",
+    )
+    _register_specs(config)
     config._layercheck_adapters = _adapters_from(config)  # noqa: SLF001 - pytest's idiom for plugin state
+
+
+def _register_specs(config):
+    """Before any property module is imported (they parametrize over the registry at import)."""
+    try:
+        registry.load_entry_points()
+        for target in registry.targets_from_environment() + list(config.getoption("layercheck_spec") or []):
+            registry.load(target)
+    except (ImportError, ValueError, TypeError) as error:
+        raise pytest.UsageError(f"--layercheck-spec: {error}") from error
+    wanted = config.getoption("layercheck_layer") or ()
+    unknown = [name for name in wanted if name not in registry.names()] if wanted else []
+    if unknown:
+        raise pytest.UsageError(f"--layercheck-layer: no layer spec named {', '.join(map(repr, unknown))}; registered: {', '.join(registry.names())}")
 
 
 def _adapters_from(config):
@@ -86,21 +117,19 @@ def _adapters_from(config):
     except ValueError as error:
         raise pytest.UsageError(f"--layer-impl: {error}") from error
     result = {}
-    for name in adapters.LAYER_NAMES:
-        if name in chosen:
-            try:
-                result[name] = adapters.load_adapter(name, chosen[name])
-            except (ImportError, ValueError) as error:
-                raise pytest.UsageError(f"--layer-impl {name}={chosen[name]}: {error}") from error
-        else:
-            result[name] = None  # the production layer, made on first use
+    for name, target in chosen.items():
+        try:
+            result[name] = adapters.load_adapter(name, target)
+        except (ImportError, ValueError) as error:
+            raise pytest.UsageError(f"--layer-impl {name}={target}: {error}") from error
     return result
 
 
 def adapter_for_config(config, name):
-    """The adapter under test for layer ``name`` in this run."""
+    """The adapter under test for layer ``name`` in this run (the spec's production layer
+    unless ``--layer-impl`` named another)."""
     table = config._layercheck_adapters  # noqa: SLF001
-    if table[name] is None:
+    if table.get(name) is None:
         table[name] = adapters.KerasAdapter(name)
     return table[name]
 
@@ -125,12 +154,11 @@ def pytest_collection(session):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    from layercheck.selection import item_layers, run_order
-
     for item in items:
         # Reports carry user_properties to the xdist controller, where the matrix is drawn.
         item.user_properties.append((_LAYERS_PROPERTY, ",".join(sorted(item_layers(item)))))
-    _skip_what_the_framework_cannot_run(config, items, item_layers)
+    _apply_spec_skips(items)
+    _skip_what_the_framework_cannot_run(config, items)
     layers = set(config.getoption("layercheck_layer") or ())
     if not layers:
         return
@@ -144,7 +172,25 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = sorted(keep, key=lambda item: run_order(item, layers))
 
 
-def _skip_what_the_framework_cannot_run(config, items, item_layers):
+def _apply_spec_skips(items):
+    """Skip, with the spec's reason, what a layer's spec says it does not run (scoped to the
+    test, a device and a dtype)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        for name in sorted(item_layers(item)):
+            if name not in registry.names():
+                continue
+            spec = registry.get(name)
+            if not spec.skips:
+                continue
+            dtype = params.get("dtype") if isinstance(params.get("dtype"), str) else None
+            entry = spec.skip_for(getattr(item, "originalname", item.name), params.get("device"), dtype)
+            if entry is not None:
+                item.add_marker(pytest.mark.skip(reason=f"{name} spec: {entry.reason}"))
+
+
+def _skip_what_the_framework_cannot_run(config, items):
     """Skip, with the reason, the properties an implementation's framework cannot run: those
     marked ``keras_only`` for a non-Keras adapter, and those parametrized over a dtype the
     adapter does not support."""
@@ -185,8 +231,8 @@ def pytest_generate_tests(metafunc):
 def pytest_report_header(config):
     table = config._layercheck_adapters  # noqa: SLF001
     lines = []
-    for name in adapters.LAYER_NAMES:
-        adapter = table[name]
+    for name in registry.names():
+        adapter = table.get(name)
         lines.append(f"layercheck: {name} under test: {adapter.origin if adapter else 'production layer'}")
     from hypothesis import settings
 
@@ -218,21 +264,17 @@ _HYPOTHESIS_STATS_KEY = "_hypothesis_stats"
 
 def _matrix_rows(nodeid, known_layers=""):
     """The (layer, property, device) rows of a property test id (one per layer it exercises),
-    or None for other tests.
+    or None for a test that exercises no registered layer.
 
     ``known_layers``: the layers :func:`layercheck.selection.item_layers` found at collection
-    (fixtures, parameters, the test's source), comma-separated; else the file name and the
-    parameters decide.
+    (the ``layer_name`` parameter, or the layer file's marker), comma-separated.
     """
-    path, _, name = nodeid.partition("::")
-    if "properties" not in path.replace("\\", "/").split("/")[:-1] and not path.startswith("properties"):
+    if not known_layers:
         return None
+    _, _, name = nodeid.partition("::")
     function, _, params = name.partition("[")
-    layers = [layer for layer in adapters.LAYER_NAMES if layer in path.split("/")[-1] or layer in params]
-    if not layers and known_layers:
-        layers = known_layers.split(",")
     device = _DEVICE_ID.search("[" + params)
-    return [(layer, function, device.group(1) if device else "-") for layer in (layers or ["(shared)"])]
+    return [(layer, function, device.group(1) if device else "-") for layer in known_layers.split(",")]
 
 
 def pytest_runtest_logreport(report):

@@ -18,7 +18,7 @@ What survives which round trip
   ``deserialize_keras_object(serialize_keras_object(layer))`` give a layer with an equal
   config, the same class, and (unbuilt: built with the same seed; built: with the original's
   trainable weights copied in) bit-identical weights and outputs. Non-trainable weights that
-  the config defines (the projection's basis) are *not* copied: they must come out of the
+  the config defines (a fixed basis) are *not* copied: they must come out of the
   config bit for bit.
 * ``model.save("x.keras")`` / ``keras.models.load_model`` (``safe_mode=True``, no
   ``custom_objects``: the layers are registered) and ``save_weights`` / ``load_weights`` into
@@ -28,34 +28,18 @@ What survives which round trip
 * ``model.export()`` (a TensorFlow SavedModel) serves bit-identical outputs through its
   ``serve`` endpoint.
 
-The memory cell's state
------------------------
-The decision, documented in ``layercheck/layers/memory_cell.py``: the state is not a Keras
-weight, so ``get_config``, ``.keras`` files and ``save_weights`` do not carry it, and a loaded
-layer starts from zeros. The round trips check exactly that: the original model runs the
-example's sequence twice (so its state is far from zero when it is saved), and the loaded
-model, on the same sequence twice, must give the original's *first* outputs (from a zero
-state), not their continuation, and then continue identically.
-
-``model.export()`` is different, and the functions below pin what it does:
-
-* Exporting needs the state to exist: it is created at the first call with a static batch
-  size, and ``export`` traces with an unknown one, so a model that was never called fails
-  with the layer's ValueError, which names ``reset_state(batch_size=...)``
-  (:func:`memory_cell_export_without_a_state_is_a_clear_error`).
-* The SavedModel's serving function captures the state variable, so the export *carries the
-  state as it was at export time* and advances its own copy with each ``serve`` call
-  (:func:`memory_cell_export_serves_from_the_state_held_at_export`). Export after
-  ``reset_state()`` to serve from zeros (what :func:`export_round_trip` does).
-* The served function takes only the batch size the state was made for, although its
-  signature says ``(None, n)``; another batch size is an InvalidArgumentError that carries
-  the layer's message (:func:`memory_cell_export_refuses_another_batch_size`). Known layer
-  bug: for a state of batch size 1, Grappler's constant folding drops the layer's run-time
-  check, and the error is TensorFlow's "Trying to assign to variable with tensor with wrong
-  shape" instead (pinned as a strict xfail in ``properties/test_round_trips.py``).
+A stateful layer's state
+------------------------
+A stateful layer's state (``LayerSpec.state``) is not a Keras weight: ``get_config``, ``.keras``
+files and ``save_weights`` do not carry it, and a loaded layer starts from zeros. The round
+trips check exactly that: the original model runs the example's sequence twice (so its state
+is far from zero when it is saved), and the loaded model, on the same sequence twice, must
+give the original's *first* outputs (from a zero state), not their continuation. An export is
+made after ``reset_state(batch_size=...)``: a SavedModel captures the state it holds. What
+one stateful layer decides beyond that (what its export carries, which errors it raises) is
+checked by its own functions, next to its spec.
 """
 
-import contextlib
 import json
 import math
 import os
@@ -66,7 +50,8 @@ import numpy as np
 
 from layercheck import cases
 from layercheck.adapters import MissingAPI
-from layercheck.assertions import Case, check, fail
+from layercheck.assertions import Case, check, fail, short_repr
+from layercheck.devices import name_of, on
 
 DTYPE = "float32"
 
@@ -75,10 +60,6 @@ PROP_SERIALIZATION = "serialize_keras_object / deserialize_keras_object round-tr
 PROP_KERAS_FILE = ".keras save and load (safe mode, no custom_objects) gives identical outputs"
 PROP_WEIGHTS = "save_weights / load_weights gives identical outputs"
 PROP_EXPORT = "model.export() serves identical outputs"
-PROP_STATE_AFTER_LOAD = "the memory cell's state starts from zeros after a load"
-PROP_EXPORT_NEEDS_STATE = "exporting a memory cell before its state exists is a clear error"
-PROP_EXPORT_CARRIES_STATE = "an exported memory cell serves from the state held at export"
-PROP_EXPORT_BATCH = "an exported memory cell refuses another batch size"
 
 #: How many times the original runs the example's sequence before it is saved: twice, so the
 #: loaded model's continuation is checked even for a one-step sequence.
@@ -90,7 +71,7 @@ REPEATS = 2
 
 def constructor_arguments(adapter, example):
     """The example's constructor arguments by name: positional ones named from the contract's
-    constructor signature (``TemperatureSoftmax(num_classes, ...)``)."""
+    constructor signature (``Layer(count, ...)`` names ``count``)."""
     names = _positional_names(adapter.contract.constructor)
     if len(example.args) > len(names):
         raise ValueError(f"{len(example.args)} positional arguments, but {adapter.contract.constructor} names {names}")
@@ -146,8 +127,8 @@ def config_round_trip(adapter, example, *, built, device=None):
     from the config alone (an initial value that is not in the config shows). ``built=True``:
     the original holds the example's weights and the copy gets its trainable weights.
     """
-    case = _case(adapter, PROP_CONFIG, device, example, built=built)
-    with _on(device):
+    case = case_of(adapter, PROP_CONFIG, device, example, built=built)
+    with on(device):
         original = _construct(adapter, example, built=built)
         config = adapter.config(original)
         decoded = check_plain_json(config, case, "get_config()")
@@ -178,8 +159,8 @@ def serialization_round_trip(adapter, example, *, built, device=None):
     the same built state, the same weights and bit-identical outputs."""
     import keras
 
-    case = _case(adapter, PROP_SERIALIZATION, device, example, built=built)
-    with _on(device):
+    case = case_of(adapter, PROP_SERIALIZATION, device, example, built=built)
+    with on(device):
         original = _construct(adapter, example, built=built)
         serialized = keras.saving.serialize_keras_object(original)
         decoded = check_plain_json(serialized, case, "serialize_keras_object(layer)")
@@ -188,7 +169,7 @@ def serialization_round_trip(adapter, example, *, built, device=None):
         try:
             restored = keras.saving.deserialize_keras_object(decoded)
         except Exception as error:  # noqa: BLE001 - any error is the failure to report
-            fail(case, "deserialize_keras_object reads back what serialize_keras_object wrote", _error_text(error))
+            fail(case, "deserialize_keras_object reads back what serialize_keras_object wrote", error_text(error))
         check(
             type(restored) is type(original),
             case,
@@ -222,18 +203,18 @@ def keras_file_round_trip(adapter, example, *, save_device=None, load_device=Non
     """
     import keras
 
-    case = _case(adapter, PROP_KERAS_FILE, load_device, example, saved_on=_name(save_device))
-    model, layer = _model(adapter, example, save_device)
-    expected = _run(adapter, model, example, load_device)
+    case = case_of(adapter, PROP_KERAS_FILE, load_device, example, saved_on=device_name(save_device))
+    model, layer = functional_model(adapter, example, save_device)
+    expected = run_model(adapter, model, example, load_device)
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "model.keras")
-        with _on(save_device):
+        with on(save_device):
             model.save(path)
-        with _on(load_device):
+        with on(load_device):
             try:
                 loaded = keras.models.load_model(path, safe_mode=True)
             except Exception as error:  # noqa: BLE001
-                fail(case, "keras.models.load_model(safe_mode=True) without custom_objects loads the file", _error_text(error))
+                fail(case, "keras.models.load_model(safe_mode=True) without custom_objects loads the file", error_text(error))
     loaded_layer = loaded.get_layer(layer.name)
     check(
         type(loaded_layer) is type(layer),
@@ -247,7 +228,7 @@ def keras_file_round_trip(adapter, example, *, save_device=None, load_device=Non
         "the loaded layer's config equals the original's",
         f"first difference at {_first_json_difference(adapter.config(loaded_layer), adapter.config(layer))}",
     )
-    actual = _run(adapter, loaded, example, load_device)
+    actual = run_model(adapter, loaded, example, load_device)
     _check_same_run(adapter, example, case, actual, expected, model, load_device, what="the model loaded from the .keras file")
     _check_same_weights(adapter, loaded_layer, layer, case, what="the loaded layer, after the same calls,")
 
@@ -259,21 +240,21 @@ def weights_round_trip(adapter, example, *, save_device=None, load_device=None):
     """``model.save_weights`` on ``save_device`` and ``load_weights`` into a model made anew
     (same arguments, another seed) on ``load_device``: bit-identical outputs over the
     example's sequence run twice, and the same weights."""
-    case = _case(adapter, PROP_WEIGHTS, load_device, example, saved_on=_name(save_device))
-    model, layer = _model(adapter, example, save_device)
-    expected = _run(adapter, model, example, load_device)
+    case = case_of(adapter, PROP_WEIGHTS, load_device, example, saved_on=device_name(save_device))
+    model, layer = functional_model(adapter, example, save_device)
+    expected = run_model(adapter, model, example, load_device)
     other_seed = (example.seed + 1) % 2**31
-    fresh, fresh_layer = _model(adapter, example, load_device, seed=other_seed, assign=False)
+    fresh, fresh_layer = functional_model(adapter, example, load_device, seed=other_seed, assign=False)
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "model.weights.h5")
-        with _on(save_device):
+        with on(save_device):
             model.save_weights(path)
-        with _on(load_device):
+        with on(load_device):
             try:
                 fresh.load_weights(path)
             except Exception as error:  # noqa: BLE001
-                fail(case, "load_weights reads what save_weights wrote into a model made with the same arguments", _error_text(error))
-    actual = _run(adapter, fresh, example, load_device)
+                fail(case, "load_weights reads what save_weights wrote into a model made with the same arguments", error_text(error))
+    actual = run_model(adapter, fresh, example, load_device)
     _check_same_run(adapter, example, case, actual, expected, model, load_device, what="the model that loaded the weights")
     _check_same_weights(adapter, fresh_layer, layer, case, what="the layer that loaded the weights, after the same calls,")
 
@@ -289,162 +270,24 @@ def export_round_trip(adapter, example, *, device=None):
     its state must exist to be exported, and the export carries it (see the module
     docstring), so it is exported at zeros.
     """
-    case = _case(adapter, PROP_EXPORT, device, example)
-    model, layer = _model(adapter, example, device)
+    case = case_of(adapter, PROP_EXPORT, device, example)
+    model, layer = functional_model(adapter, example, device)
     if _is_stateful(adapter):
-        adapter.method(layer, "reset_state")(batch_size=_batch_size(example))
+        adapter.method(layer, "reset_state")(batch_size=batch_size(example))
     with tempfile.TemporaryDirectory() as directory:
-        served = _export_and_serve(model, example, directory, device, case)
-    expected = _run(adapter, model, example, device)
-    _check_identical(served, expected, case, "the exported model's serve endpoint returns the original model's outputs, bit for bit")
-
-
-def memory_cell_export_without_a_state_is_a_clear_error(adapter, example, *, device=None):
-    """Exporting a model whose memory cell was never called (no state yet, unknown batch
-    size) raises a ValueError that names ``reset_state`` and the static batch size."""
-    case = _case(adapter, PROP_EXPORT_NEEDS_STATE, device, example)
-    model, _ = _model(adapter, example, device)
-    with tempfile.TemporaryDirectory() as directory, _on(device):
-        try:
-            model.export(os.path.join(directory, "export"), verbose=False)
-        except ValueError as error:
-            text = str(error)
-            check(
-                "reset_state" in text and "batch size" in text,
-                case,
-                "the error says why (no static batch size to create the state) and what to do (reset_state(batch_size=...))",
-                f"ValueError: {text}",
-            )
-            return
-        except Exception as error:  # noqa: BLE001
-            fail(case, "exporting before the state exists raises a ValueError that says why", _error_text(error))
-    fail(case, "exporting before the state exists raises a ValueError that says why", "model.export() succeeded")
-
-
-def memory_cell_export_serves_from_the_state_held_at_export(adapter, example, *, device=None):
-    """The export captures the state variable: after the original ran the sequence once, its
-    export serves the sequence as the original's continuation, then keeps advancing."""
-    case = _case(adapter, PROP_EXPORT_CARRIES_STATE, device, example)
-    model, _ = _model(adapter, example, device)
-    _run(adapter, model, example, device, repeats=1)
-    with tempfile.TemporaryDirectory() as directory:
-        served = _export_and_serve(model, example, directory, device, case)
-    continuation = _run(adapter, model, example, device)
-    _check_identical(
-        served,
-        continuation,
-        case,
-        "the export serves the original's continuation from the state it held at export, and continues with it",
-    )
-
-
-def memory_cell_export_refuses_another_batch_size(adapter, example, *, device=None):
-    """The served function of a memory cell exported for batch size b refuses batch size
-    b + 1 with an error that carries the layer's message (the state is per sequence)."""
-    import tensorflow as tf
-
-    case = _case(adapter, PROP_EXPORT_BATCH, device, example)
-    model, layer = _model(adapter, example, device)
-    batch = _batch_size(example)
-    adapter.method(layer, "reset_state")(batch_size=batch)
-    other = np.concatenate([example.call_inputs[0], example.call_inputs[0][:1]]).astype(np.float32)
-    with tempfile.TemporaryDirectory() as directory, _on(device):
-        path = os.path.join(directory, "export")
-        model.export(path, verbose=False)
-        restored = tf.saved_model.load(path)
-        try:
-            restored.serve(tf.constant(other))
-        except tf.errors.InvalidArgumentError as error:
-            check(
-                f"batch size {batch}" in error.message and "reset_state" in error.message,
-                case,
-                "the error names the batch size the state holds and reset_state",
-                error.message,
-            )
-            return
-        except Exception as error:  # noqa: BLE001
-            fail(case, "serving another batch size is an InvalidArgumentError from the layer's check", _error_text(error))
-    fail(case, f"serving batch size {batch + 1} from an export made for {batch} is an error", "serve() returned")
-
-
-def memory_cell_state_starts_from_zeros_after_load(adapter, example, *, via, save_device=None, load_device=None):
-    """After the original ran the sequence twice (its state far from zero), a model loaded
-    from a ``.keras`` file (``via="keras_file"``) or a model made anew that loaded the weights
-    (``via="weights"``) holds no state or a zero one; its first outputs are the original's
-    first outputs (from zeros), not their continuation, and it continues identically."""
-    import keras
-
-    case = _case(adapter, PROP_STATE_AFTER_LOAD, load_device, example, via=via, saved_on=_name(save_device))
-    model, layer = _model(adapter, example, save_device)
-    expected = _run(adapter, model, example, load_device)
-    saved_state = adapter.weight(layer, "state")
-    with tempfile.TemporaryDirectory() as directory:
-        with _on(save_device):
-            if via == "keras_file":
-                path = os.path.join(directory, "model.keras")
-                model.save(path)
-            else:
-                path = os.path.join(directory, "model.weights.h5")
-                model.save_weights(path)
-        with _on(load_device):
-            if via == "keras_file":
-                loaded = keras.models.load_model(path, safe_mode=True)
-                loaded_layer = loaded.get_layer(layer.name)
-            else:
-                loaded, loaded_layer = _model(adapter, example, load_device, seed=(example.seed + 1) % 2**31, assign=False)
-                loaded.load_weights(path)
-    try:
-        state = adapter.weight(loaded_layer, "state")
-    except MissingAPI:
-        state = None  # not created yet: the first call creates it at zeros
-    check(
-        state is None or not np.any(state),
-        case,
-        "the loaded layer holds no state or a zero one before its first call",
-        f"largest |state| {float(np.abs(state).max()) if state is not None and state.size else 0.0!r}; "
-        f"the saved model's state had largest |value| {float(np.abs(saved_state).max())!r}",
-    )
-    actual = _run(adapter, loaded, example, load_device)
-    steps = len(example.call_inputs)
-    details = ""
-    if not np.array_equal(actual[:steps], expected[:steps]):
-        continuation = _run(adapter, model, example, load_device, repeats=1)
-        if np.array_equal(actual[:steps], continuation):
-            details = "they equal the original's continuation from the saved state: the state travelled, against the documented decision"
-    _check_identical(
-        actual[:steps],
-        expected[:steps],
-        case,
-        "the loaded model's first outputs equal the original model's first outputs (from a zero state)",
-        details,
-    )
-    _check_identical(
-        actual[steps:],
-        expected[steps:],
-        case,
-        "the loaded model then continues exactly as the original did from zeros",
-    )
+        served = export_and_serve(model, example, directory, device, case)
+    expected = run_model(adapter, model, example, device)
+    check_identical(served, expected, case, "the exported model's serve endpoint returns the original model's outputs, bit for bit")
 
 
 # -- internals -----------------------------------------------------------------------------------
 
 
-def _case(adapter, prop, device, example, **extra):
-    params = example.params()
-    params.update(extra)
-    return Case(adapter.contract.class_name, prop, _name(device), DTYPE, params)
+def case_of(adapter, prop, device, example, **extra):
+    return Case.of(adapter, prop, device, DTYPE, example, **extra)
 
 
-def _name(device):
-    return device.name if device is not None else "the default device"
-
-
-def _on(device):
-    if device is None:
-        return contextlib.nullcontext()
-    import tensorflow as tf
-
-    return tf.device(device.tf_name)
+device_name = name_of
 
 
 def _seed(seed):
@@ -454,10 +297,10 @@ def _seed(seed):
 
 
 def _is_stateful(adapter):
-    return "reset_state" in adapter.contract.methods
+    return adapter.spec.stateful
 
 
-def _batch_size(example):
+def batch_size(example):
     return int(example.call_inputs[0].shape[0])
 
 
@@ -489,7 +332,7 @@ def _check_constructor_arguments(adapter, example, config, case):
             f"config keys: {sorted(config)}",
         )
         given = value.tolist() if isinstance(value, np.ndarray) else value
-        given = _plain(given)
+        given = plain(given)
         check(
             json_equal(config[name], given),
             case,
@@ -498,14 +341,14 @@ def _check_constructor_arguments(adapter, example, config, case):
         )
 
 
-def _plain(value):
-    """Python floats/ints for NumPy scalars (what the argument means, as JSON)."""
+def plain(value):
+    """Python values for NumPy ones, recursively (what an argument means, as JSON)."""
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 
@@ -524,7 +367,7 @@ def _compare_rebuilt(adapter, example, original, restored, *, built, case, how):
     _check_same_weights(adapter, restored, original, case, what=what)
     actual = _call_sequence(adapter, restored, example)
     expected = _call_sequence(adapter, original, example)
-    _check_identical(actual, expected, case, f"{what} gives bit-identical outputs")
+    check_identical(actual, expected, case, f"{what} gives bit-identical outputs")
 
 
 def _call_sequence(adapter, layer_or_model, example, repeats=1):
@@ -532,13 +375,13 @@ def _call_sequence(adapter, layer_or_model, example, repeats=1):
     return np.stack(outputs)
 
 
-def _model(adapter, example, device, *, seed=None, assign=True):
+def functional_model(adapter, example, device, *, seed=None, assign=True):
     """A functional model on ``keras.Input`` with an unknown batch size holding the example's
     layer (made and, with ``assign``, given the example's weights on ``device``)."""
     import keras
 
     shape = example.call_inputs[0].shape
-    with _on(device):
+    with on(device):
         if assign:
             layer = cases.make_layer(adapter, example, DTYPE, input_shape=(None, *shape[1:]))
         else:
@@ -549,20 +392,20 @@ def _model(adapter, example, device, *, seed=None, assign=True):
     return model, layer
 
 
-def _run(adapter, model, example, device, repeats=REPEATS):
-    with _on(device):
+def run_model(adapter, model, example, device, repeats=REPEATS):
+    with on(device):
         return _call_sequence(adapter, model, example, repeats)
 
 
-def _export_and_serve(model, example, directory, device, case):
+def export_and_serve(model, example, directory, device, case):
     import tensorflow as tf
 
     path = os.path.join(directory, "export")
-    with _on(device):
+    with on(device):
         try:
             model.export(path, verbose=False)
         except Exception as error:  # noqa: BLE001
-            fail(case, "model.export() writes a SavedModel", _error_text(error))
+            fail(case, "model.export() writes a SavedModel", error_text(error))
         restored = tf.saved_model.load(path)
         outputs = [
             np.asarray(restored.serve(tf.constant(np.asarray(x, np.float32))))
@@ -575,13 +418,13 @@ def _export_and_serve(model, example, directory, device, case):
 def _check_same_run(adapter, example, case, actual, expected, original, device, *, what):
     details = ""
     if _is_stateful(adapter) and not np.array_equal(actual, expected):
-        continuation = _run(adapter, original, example, device)
+        continuation = run_model(adapter, original, example, device)
         if np.array_equal(actual, continuation):
             details = (
                 f"{what} gives the original's continuation from the state it held when saved: "
                 "the state travelled, against the documented decision that a loaded layer starts from zeros"
             )
-    _check_identical(
+    check_identical(
         actual,
         expected,
         case,
@@ -597,10 +440,10 @@ def _check_same_weights(adapter, actual_layer, expected_layer, case, *, what):
         except MissingAPI:
             continue  # e.g. no state yet; the outputs are compared anyway
         actual = adapter.weight(actual_layer, name)
-        _check_identical(actual, expected, case, f"{what} holds the same {name!r} bit for bit")
+        check_identical(actual, expected, case, f"{what} holds the same {name!r} bit for bit")
 
 
-def _check_identical(actual, expected, case, claim, details=""):
+def check_identical(actual, expected, case, claim, details=""):
     actual = np.asarray(actual)
     expected = np.asarray(expected)
     if actual.shape != expected.shape:
@@ -620,7 +463,7 @@ def _check_identical(actual, expected, case, claim, details=""):
     fail(case, claim, "\n".join(lines))
 
 
-def _error_text(error):
+def error_text(error):
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
     return f"{type(error).__name__}: {text[:2000]}"
 
@@ -658,9 +501,4 @@ def _first_json_difference(a, b, path="config"):
         for index, (x, y) in enumerate(zip(a, b)):
             if not json_equal(x, y):
                 return _first_json_difference(x, y, f"{path}[{index}]")
-    return f"{path}: {_short(a)} ({type(a).__name__}) vs {_short(b)} ({type(b).__name__})"
-
-
-def _short(value, limit=120):
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{path}: {short_repr(a)} ({type(a).__name__}) vs {short_repr(b)} ({type(b).__name__})"

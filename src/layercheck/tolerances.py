@@ -6,17 +6,21 @@ A comparison passes where, elementwise,
 
 ``expected`` comes from the float64 reference evaluated on the very values the layer saw
 (inputs and weights rounded to the compute dtype), so a tolerance only has to cover the
-rounding inside the layer's own computation. ``scale`` is 1 for bounded outputs (softmax
-probabilities, tanh). For sums of products it is the same sum over absolute values
+rounding inside the layer's own computation. ``scale`` is 1 for bounded outputs (probabilities,
+tanh). For sums of products it is the same sum over absolute values
 (``|x| @ |W|``...): the rounding error of a dot product is bounded by eps times that sum
 (Higham, *Accuracy and Stability of Numerical Algorithms*, 3.1), and without it a purely
 relative test fails wherever terms cancel.
 
 Every entry is here, in one place, with its reason. A property that needs another tolerance
-adds an entry to :data:`OVERRIDES`, keyed by (layer, property, dtype), with its reason.
+for every layer adds an entry to :data:`PROPERTY_OVERRIDES`, keyed by (property, dtype); one
+layer's exception goes into its spec (``LayerSpec.tolerance_overrides``), scoped to a property,
+a device and a dtype, with its reason.
 """
 
 import dataclasses
+
+from layercheck import dtypes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,72 +68,67 @@ GRADIENT = {
     "mixed_bfloat16": Tolerance(rtol=2e-1, atol=5e-2, reason="bfloat16 forward and backward"),
 }
 
-#: (layer, property, dtype) -> Tolerance for cases the table above does not fit.
-OVERRIDES = {}
-
-# -- finite differences in float64 (layercheck.gradients) ------------------------------------------
+# -- finite differences in float64 (layercheck.finite_differences) -------------------------------
 # The float64 gradient tolerance above covers rounding in a backward pass; a difference quotient
-# also carries truncation error and rounding amplified by 1 / step. layercheck.gradients scales
-# every direction so that a unit step moves the layer's inner variable (z = (x - max x) / T, the
-# pre-activations) by at most 1, and compares with ``scale`` = sum |v| * the outputs' float64
-# error scale (gradients.difference_scale). Measured over 300 examples per layer: the
+# also carries truncation error and rounding amplified by 1 / step. layercheck.finite_differences
+# scales every direction so that a unit step moves the layer's inner variable by at most 1, and
+# compares with ``scale`` = sum |v| * the outputs' float64 error scale
+# (GradientModel.difference_scale). Measured over 300 examples per production layer: the
 # directional check errs by at most 1.4e-12 of that scale, the full Jacobian by 4e-11.
-# The keys' property names are layercheck.gradients.PROP_DIRECTIONAL, PROP_JACOBIAN and
-# ONE_SIDED_AT_THE_FLOOR (tests/test_gradient_properties_catch_bad_gradients.py checks them).
-_GRADIENT_LAYERS = ("temperature_softmax", "nonnegative_projection", "memory_cell")
-OVERRIDES.update(
-    {
-        (layer, "the directional derivative equals central differences", "float64"): Tolerance(
-            rtol=1e-8,
-            atol=1e-10,
-            reason="4-point central differences, step 1e-4 of the inner variable's scale: truncation "
-            "~h**4/30 * f^(5) ~ 1e-15 and rounding ~1.5 / h * eps ~ 3e-12 of the outputs' error scale "
-            "(measured: at most 1.4e-12); a wrong gradient errs by a fraction of the derivative itself",
-        )
-        for layer in _GRADIENT_LAYERS
-    }
-)
-OVERRIDES.update(
-    {
-        (layer, "the full Jacobian equals tf.test.compute_gradient's numerical Jacobian", "float64"): Tolerance(
-            rtol=1e-7,
-            atol=1e-8,
-            reason="tf.test.compute_gradient's 2-point central differences, element steps of 1e-5 of the "
-            "inner variable's scale: truncation ~d**2/6 * f''' ~ 2e-11 and rounding ~eps / d ~ 2e-11 "
-            "(measured: at most 4e-11) of the outputs' error scale times the step's rate",
-        )
-        for layer in _GRADIENT_LAYERS
-    }
-)
-OVERRIDES[("temperature_softmax", "one-sided differences at the floor", "float64")] = Tolerance(
-    rtol=1e-7,
-    atol=1e-8,
-    reason="4-point forward differences at T == floor (the function is flat to the left), step 1e-4 of "
-    "T's scale: truncation ~h**3/4 * f'''' ~ 3e-13 and rounding ~(40 / 6) / h * eps ~ 1.5e-11 of "
-    "sum |v| times dz/dT's scale",
-)
 
-#: The numpy dtype a policy computes in (bfloat16 through ml_dtypes, which TF depends on).
-COMPUTE_DTYPES = {
-    "float64": "float64",
-    "float32": "float32",
-    "mixed_float16": "float16",
-    "mixed_bfloat16": "bfloat16",
+#: (property, dtype) -> Tolerance: properties whose comparison is not the table's, for every
+#: layer. A layer's own overrides (scoped to a property, a device and a dtype, each with its
+#: reason) live in its spec (``LayerSpec.tolerance_overrides``) and win over these.
+PROPERTY_OVERRIDES = {
+    ("the directional derivative equals central differences", "float64"): Tolerance(
+        rtol=1e-8,
+        atol=1e-10,
+        reason="4-point central differences, step 1e-4 of the inner variable's scale: truncation "
+        "~h**4/30 * f^(5) ~ 1e-15 and rounding ~1.5 / h * eps ~ 3e-12 of the outputs' error scale "
+        "(measured: at most 1.4e-12); a wrong gradient errs by a fraction of the derivative itself",
+    ),
+    ("the full Jacobian equals tf.test.compute_gradient's numerical Jacobian", "float64"): Tolerance(
+        rtol=1e-7,
+        atol=1e-8,
+        reason="tf.test.compute_gradient's 2-point central differences, element steps of 1e-5 of the "
+        "inner variable's scale: truncation ~d**2/6 * f''' ~ 2e-11 and rounding ~eps / d ~ 2e-11 "
+        "(measured: at most 4e-11) of the outputs' error scale times the step's rate",
+    ),
+    ("one-sided differences at a one-sided kink", "float64"): Tolerance(
+        rtol=1e-7,
+        atol=1e-8,
+        reason="4-point forward differences at a floor (the function is flat to the left), step 1e-4 of "
+        "the argument's scale: truncation ~h**3/4 * f'''' ~ 3e-13 and rounding ~(40 / 6) / h * eps ~ "
+        "1.5e-11 of sum |v| times the inner variable's rate",
+    ),
 }
 
-
-def forward(dtype, layer=None, prop=None):
-    """The forward tolerance for ``dtype`` (a policy name), honouring :data:`OVERRIDES`."""
-    return _lookup(FORWARD, dtype, layer, prop)
+#: The numpy dtype a policy computes in (from the one table of policies).
+COMPUTE_DTYPES = {name: dtypes.POLICIES[name].compute for name in dtypes.GATE_POLICIES}
 
 
-def gradient(dtype, layer=None, prop=None):
-    """The gradient tolerance for ``dtype`` (a policy name), honouring :data:`OVERRIDES`."""
-    return _lookup(GRADIENT, dtype, layer, prop)
+def forward(dtype, spec=None, prop=None, device=None):
+    """The forward tolerance of ``prop`` for ``dtype`` (a policy name) on ``device``: the
+    layer's own override (``spec``: a :class:`~layercheck.spec.LayerSpec` or its name), else
+    :data:`PROPERTY_OVERRIDES`, else :data:`FORWARD`."""
+    return _lookup(FORWARD, dtype, spec, prop, device)
 
 
-def _lookup(table, dtype, layer, prop):
-    override = OVERRIDES.get((layer, prop, dtype))
+def gradient(dtype, spec=None, prop=None, device=None):
+    """The gradient tolerance, looked up as :func:`forward` does, else :data:`GRADIENT`."""
+    return _lookup(GRADIENT, dtype, spec, prop, device)
+
+
+def _lookup(table, dtype, spec, prop, device):
+    if isinstance(spec, str):
+        from layercheck import registry
+
+        spec = registry.get(spec)
+    if spec is not None and prop is not None:
+        override = spec.tolerance_override(prop, device, dtype)
+        if override is not None:
+            return override.tolerance
+    override = PROPERTY_OVERRIDES.get((prop, dtype))
     if override is not None:
         return override
     try:

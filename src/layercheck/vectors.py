@@ -9,10 +9,10 @@ framework can read.
   what it exercises, the constructor arguments, the dtype, the names, shapes and dtypes of
   its arrays in the npz, and the forward and gradient tolerances with their reasons.
 
-A case holds the inputs (one array per call for the memory cell: ``(T, batch, n)``), the
+A case holds the inputs (one array per call for a stateful layer: ``(steps, batch, n)``), the
 trainable weights to assign after build, the expected outputs (the float64 reference on the
 values a layer of that dtype holds), and for gradients a cotangent ``v`` with the expected VJP
-of ``sum(v * layer(inputs))`` for the inputs and every trainable weight (for the memory cell:
+of ``sum(v * layer(inputs))`` for the inputs and every trainable weight (for a stateful layer:
 of the last call, the state before it held constant). ``scale`` arrays are the magnitudes of
 the terms each value is summed from; a value passes where
 
@@ -31,7 +31,7 @@ import platform
 
 import numpy as np
 
-from layercheck import adapters, cases, gradients, tolerances
+from layercheck import cases, dtypes, gradients, registry, serialization, tolerances
 
 FORMAT = "layercheck-golden-vectors"
 FORMAT_VERSION = 1
@@ -52,112 +52,13 @@ class GoldenCase:
 # -- the cases --------------------------------------------------------------------------------
 
 
-def _softmax(case_id, logits, temperature, exercises, *, dtype="float32", min_temperature=None, seed=0):
-    kwargs = {"initial_temperature": float(temperature)}
-    if min_temperature is not None:
-        kwargs["min_temperature"] = float(min_temperature)
-    array = np.asarray(logits, dtype=np.float64 if dtype == "float64" else np.float32)
-    example = cases.Example("temperature_softmax", (int(array.shape[-1]),), kwargs, array, {}, seed)
-    return GoldenCase(f"temperature_softmax/{case_id}", example, dtype, exercises)
-
-
-def _projection(case_id, inputs, weights, basis, exercises, *, dtype="float32", seed=0):
-    numpy_dtype = np.float64 if dtype == "float64" else np.float32
-    example = cases.Example(
-        "nonnegative_projection",
-        (np.asarray(basis, numpy_dtype).astype(np.float64).tolist(),),
-        {},
-        np.asarray(inputs, numpy_dtype),
-        {"projection_weights": np.asarray(weights, numpy_dtype)},
-        seed,
-    )
-    return GoldenCase(f"nonnegative_projection/{case_id}", example, dtype, exercises)
-
-
-def _memory_cell(case_id, sequence, kernel, recurrent_kernel, exercises, *, dtype="float32", seed=0):
-    numpy_dtype = np.float64 if dtype == "float64" else np.float32
-    kernel = np.asarray(kernel, numpy_dtype)
-    example = cases.Example(
-        "memory_cell",
-        (int(kernel.shape[1]),),
-        {},
-        np.asarray(sequence, numpy_dtype),
-        {"kernel": kernel, "recurrent_kernel": np.asarray(recurrent_kernel, numpy_dtype)},
-        seed,
-    )
-    return GoldenCase(f"memory_cell/{case_id}", example, dtype, exercises)
-
-
-def _contractive(rng, units, norm=0.9):
-    matrix = rng.standard_normal((units, units))
-    return matrix * (norm / np.linalg.norm(matrix, 2))
-
-
 def golden_cases():
-    """The cases, in a fixed order (ids are unique and stable)."""
-    rng = np.random.default_rng(20261124)
-    normal = rng.standard_normal
-    f32_max = float(np.finfo(np.float32).max)
+    """Every registered layer's edge samples, in registry order (ids ``<layer>/<sample>``,
+    unique and stable)."""
     found = [
-        _softmax("random_rows", 3 * normal((4, 5)), 1.0, "random logits at T = 1"),
-        _softmax("at_the_floor", 1e-3 * normal((3, 6)), 1e-3, "T at the default floor 1e-3, logits a few T apart"),
-        _softmax("high_temperature", 30 * normal((3, 4)), 1e3, "T = 1e3: nearly uniform rows"),
-        _softmax("rank_three", 2 * normal((2, 3, 4)), 0.7, "rank-3 inputs: the softmax is over the last axis"),
-        _softmax("batch_of_one", normal((1, 7)), 2.0, "a batch of one row"),
-        _softmax("one_class", normal((3, 1)), 1.0, "num_classes = 1: every output is 1, every gradient 0"),
-        _softmax("equal_logits", np.full((2, 5), 4.25), 0.3, "equal logits: uniform rows"),
-        _softmax("ties_and_order", [[1.0, 1.0, 3.0, -2.0, 3.0]], 0.5, "ties get equal probabilities"),
-        _softmax(
-            "extreme_logits_at_the_floor",
-            [[f32_max, -f32_max, 0.0, 1.0], [-f32_max, -f32_max, -f32_max, -f32_max], [1e30, -1e30, 5.0, 5.0]],
-            1e-3,
-            "logits up to float32's largest value at the floor: x - max(x) overflows float32; outputs "
-            "and dL/dT must stay finite (clamp z at -L * T before dividing)",
-        ),
-        _softmax("large_logits", 1e4 * normal((2, 5)), 1.0, "logits of 1e4 at T = 1: needs the max shift"),
-        _softmax("custom_floor", normal((3, 4)), 0.5, "min_temperature = 0.5, T at it", min_temperature=0.5),
-        _softmax("float64", 3 * normal((3, 5)), 0.25, "dtype float64", dtype="float64"),
-        _projection("square_basis", normal((3, 4)), normal((4, 4)), normal((4, 4)), "k = d = 4"),
-        _projection("wide_basis", normal((2, 3)), normal((3, 2)), normal((2, 6)), "k = 2 < d = 6 (rows are the basis vectors)"),
-        _projection("tall_basis", normal((4, 2)), normal((2, 6)), normal((6, 3)), "k = 6 > d = 3"),
-        _projection("rank_three", normal((2, 3, 4)), normal((4, 3)), normal((3, 5)), "rank-3 inputs: products on the last axis"),
-        _projection(
-            "exact_zero_coefficients",
-            np.vstack([np.zeros((1, 3)), normal((2, 3))]),
-            normal((3, 4)),
-            normal((4, 4)),
-            "a zero input row: every coefficient exactly 0, relu(0) = 0 and relu'(0) = 0",
-        ),
-        _projection(
-            "duplicate_basis_rows",
-            normal((3, 3)),
-            normal((3, 3)),
-            np.array([[1.0, 2.0, 0.5], [1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]]),
-            "a basis with two equal rows",
-        ),
-        _projection("one_by_one", [[2.0], [-1.0]], [[0.75]], [[-1.5]], "k = d = n = 1: one positive, one clipped coefficient"),
-        _projection("float64", normal((3, 5)), normal((5, 4)), normal((4, 3)), "dtype float64", dtype="float64"),
-        _memory_cell("one_step", normal((1, 1, 2)), normal((2, 1)), [[0.5]], "one call, batch 1, units 1, from a zero state"),
-        _memory_cell(
-            "sequence",
-            normal((5, 3, 4)),
-            0.5 * normal((4, 6)),
-            _contractive(rng, 6),
-            "five calls, batch 3: the state carries from call to call",
-        ),
-        _memory_cell(
-            "zero_inputs", np.zeros((3, 2, 3)), normal((3, 4)), _contractive(rng, 4), "zero inputs from zero: the state stays 0"
-        ),
-        _memory_cell(
-            "saturating",
-            10 * normal((3, 2, 2)),
-            3 * normal((2, 3)),
-            _contractive(rng, 3),
-            "pre-activations beyond +-20: tanh saturates, gradients vanish",
-        ),
-        _memory_cell(
-            "float64", normal((4, 2, 3)), normal((3, 5)), _contractive(rng, 5), "dtype float64, four calls", dtype="float64"
-        ),
+        GoldenCase(f"{spec.name}/{sample.id}", sample.example, sample.dtype, sample.exercises)
+        for spec in registry.specs()
+        for sample in spec.samples()
     ]
     ids = [case.id for case in found]
     if len(set(ids)) != len(ids):
@@ -171,24 +72,26 @@ def golden_cases():
 def expected_values(case):
     """``{array name: array}``: inputs, weights, outputs, cotangent, VJPs and their scales."""
     example, dtype = case.example, case.dtype
+    spec = example.spec
     arrays = {"inputs": example.inputs}
     arrays.update({f"weight.{name}": value for name, value in example.weights.items()})
     arrays["outputs"] = cases.reference_outputs(example, dtype)
     arrays["outputs_scale"] = np.broadcast_to(cases.error_scale(example, dtype), arrays["outputs"].shape).copy()
-
-    point = gradients.point_from_example(example, dtype)
+    if spec.gradient is None:
+        return arrays
+    model = spec.gradient
+    point = model.point(example, dtype)
     rng = np.random.default_rng(_stable_seed(case.id))
-    if example.layer == "memory_cell":
+    if spec.stateful:
         # The last call, with the state before it (the reference's) held constant.
         outputs = arrays["outputs"]
         state = outputs[-2] if outputs.shape[0] > 1 else np.zeros_like(outputs[0])
-        point = point.replace(inputs=point.inputs[-1:], constants={"states": cases.as_seen(state, dtype)[None]})
-    cotangent = gradients._random(rng, gradients.output_shape(point), dtype)  # noqa: SLF001 - the gate's own draw
-    if example.layer == "nonnegative_projection":
-        _check_no_ambiguous_relu(case, point)
-    expected = gradients.reference_vjp(point, cotangent)
-    scales = gradients.vjp_scales(point, cotangent, dtype=dtype)
-    if example.layer == "memory_cell":
+        point = gradients.last_call(model, point, dtypes.as_seen(state, dtype))
+    cotangent = gradients.random_cotangent(rng, model.output_shape(point), dtype)
+    model.check_unambiguous(point, dtype, f"golden case {case.id}")
+    expected = model.vjp(point, cotangent)
+    scales = model.vjp_scales(point, cotangent, dtype=dtype)
+    if spec.stateful:
         cotangent = cotangent[0]
         expected["inputs"], scales["inputs"] = expected["inputs"][0], scales["inputs"][0]
     arrays["cotangent"] = cotangent
@@ -203,21 +106,10 @@ def _stable_seed(text):
     return int.from_bytes(text.encode(), "little") % 2**32
 
 
-def _check_no_ambiguous_relu(case, point):
-    """Every pre-activation is exactly 0 or clearly signed in the case's dtype: a golden value
-    must not depend on which way rounding decides a ReLU."""
-    pre = np.asarray(point.inputs @ point.weights["projection_weights"])
-    terms = np.abs(point.inputs) @ np.abs(point.weights["projection_weights"])
-    margin = 1e3 * float(np.finfo(np.float32 if case.dtype != "float64" else np.float64).eps) * terms
-    ambiguous = (pre != 0) & (np.abs(pre) <= margin)
-    if ambiguous.any():
-        raise AssertionError(f"golden case {case.id}: a pre-activation is within rounding of 0; change the case")
-
-
 def tolerances_of(case):
-    layer = case.example.layer
-    forward = tolerances.forward(case.dtype, layer)
-    gradient = tolerances.gradient(case.dtype, layer, gradients.PROP_VJP)
+    spec = case.example.spec
+    forward = tolerances.forward(case.dtype, spec)
+    gradient = tolerances.gradient(case.dtype, spec, gradients.PROP_VJP)
     return {
         "forward": {"rtol": forward.rtol, "atol": forward.atol, "reason": forward.reason},
         "gradient": {"rtol": gradient.rtol, "atol": gradient.atol, "reason": gradient.reason},
@@ -244,9 +136,10 @@ def export(directory):
             {
                 "id": case.id,
                 "layer": example.layer,
-                "class": adapters.CONTRACTS[example.layer].class_name,
+                "class": example.spec.class_name,
+                "stateful": example.spec.stateful,
                 "exercises": case.exercises,
-                "constructor": {"args": _plain(example.args), "kwargs": _plain(example.kwargs)},
+                "constructor": {"args": serialization.plain(example.args), "kwargs": serialization.plain(example.kwargs)},
                 "dtype": case.dtype,
                 "calls": len(example.call_inputs),
                 "weights": sorted(example.weights),
@@ -262,10 +155,10 @@ def export(directory):
         "python_version": platform.python_version(),
         "comparison": "|actual - expected| <= atol * scale + rtol * |expected|, elementwise",
         "conventions": {
-            "rows": "the softmax and the projection act on the last axis; any leading axes are batch",
-            "memory_cell.inputs": "(T, batch, n): one call per step, in order, on one layer from a zero state",
-            "memory_cell.vjp": "of the last call only, the state before it held constant (truncated BPTT, window 1)",
-            "weights": "assign after build, over the initial values (the softmax's temperature comes from initial_temperature)",
+            "rows": "a layer acts on the last axis; any leading axes are batch",
+            "stateful.inputs": "for a stateful case, (steps, batch, n): one call per step, in order, on one layer from a zero state",
+            "stateful.vjp": "for a stateful case, of the last call only, the state before it held constant (truncated BPTT, window 1)",
+            "weights": "assign after build, over the initial values (a weight the constructor sets comes from its argument)",
             "expected": "the float64 reference on the values a layer of the case's dtype holds",
         },
         "cases": entries,
@@ -275,16 +168,6 @@ def export(directory):
         json.dump(manifest, handle, indent=1)
         handle.write("\n")
     return manifest
-
-
-def _plain(value):
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _version(distribution):
@@ -349,7 +232,7 @@ def check(directory, adapter_for, *, keyword=None, out=None):
 
 
 def _check_case(adapter, entry, arrays):
-    from layercheck.assertions import Case, assert_close, check
+    from layercheck.assertions import Case, assert_close, check, short_repr
 
     def array(name):
         return arrays[entry["arrays"][name]["key"]]
@@ -357,10 +240,11 @@ def _check_case(adapter, entry, arrays):
     dtype = entry["dtype"]
     args = entry["constructor"]["args"]
     kwargs = entry["constructor"]["kwargs"]
-    params = {"case": entry["id"], "constructor": f"{entry['class']}(*{_short(args)}, **{kwargs})"}
+    params = {"case": entry["id"], "constructor": f"{entry['class']}(*{short_repr(args, 60)}, **{kwargs})"}
     case = Case(adapter.contract.class_name, f"golden vector {entry['id']}", "", dtype, params)
     inputs = array("inputs")
-    calls = list(inputs) if entry["layer"] == "memory_cell" else [inputs]
+    stateful = entry.get("stateful", adapter.spec.stateful)
+    calls = list(inputs) if stateful else [inputs]
 
     def fresh_layer():
         adapter.seed(0)
@@ -373,7 +257,7 @@ def _check_case(adapter, entry, arrays):
     forward = _tolerance(entry["tolerance"]["forward"])
     layer = fresh_layer()
     outputs = [adapter.call(layer, x) for x in calls]
-    actual = np.stack(outputs) if entry["layer"] == "memory_cell" else outputs[0]
+    actual = np.stack(outputs) if stateful else outputs[0]
     assert_close(actual, array("outputs"), case, forward, claim="the outputs equal the golden outputs", scale=array("outputs_scale"))
 
     gradient = _tolerance(entry["tolerance"]["gradient"])
@@ -381,6 +265,8 @@ def _check_case(adapter, entry, arrays):
     for x in calls[:-1]:
         adapter.call(layer, x)
     found = adapter.gradients(layer, calls[-1], array("cotangent"))
+    if "cotangent" not in entry["arrays"]:
+        return "outputs match (no gradient model)"
     for name in ("inputs", *adapter.contract.trainable):
         value = found.get(name)
         check(value is not None, case, f"the gradient with respect to {name!r} exists", "the implementation gave None")
@@ -404,8 +290,3 @@ def _with_rerun(report, directory, case_id):
 
 def _tolerance(entry):
     return tolerances.Tolerance(rtol=entry["rtol"], atol=entry["atol"], reason=entry.get("reason", ""))
-
-
-def _short(args):
-    text = repr(args)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,7 +1,7 @@
 """Run the gate against a zoo of known-bad implementations: does it catch every one?
 
 A zoo module declares ``ZOO = {entry_name: (layer NAME, implementation)}`` (see
-``tests/zoo/howto.py``): NAME one of :data:`layercheck.adapters.LAYER_NAMES`, the
+``tests/zoo/howto.py``): NAME a registered layer (:func:`layercheck.registry.names`), the
 implementation a class (or factory) importable as ``impl.__module__:impl.__qualname__``.
 :func:`run` puts each entry through the gate as ``--layer-impl NAME=module:qualname``, with
 
@@ -42,7 +42,7 @@ import time
 
 import pytest
 
-from layercheck import adapters, devices, environment
+from layercheck import adapters, devices, environment, registry
 from layercheck.selection import item_layers, run_order
 
 DEFAULT_PROFILE = "zoo"
@@ -114,8 +114,8 @@ def load_entries(modules):
             if not (isinstance(value, tuple) and len(value) == 2):
                 raise ZooError(f"{where} must be (layer NAME, implementation), got {value!r}")
             layer, implementation = value
-            if layer not in adapters.LAYER_NAMES:
-                raise ZooError(f"{where} names layer {layer!r}; known: {', '.join(adapters.LAYER_NAMES)}")
+            if layer not in registry.names():
+                raise ZooError(f"{where} names layer {layer!r}; known: {', '.join(registry.names())}")
             if not callable(implementation) or not hasattr(implementation, "__qualname__"):
                 raise ZooError(f"{where} is not a class or function: {implementation!r}")
             entry = Entry(name, layer, implementation, module.__name__)
@@ -412,7 +412,7 @@ def run(
         production_outcome = None
         if production:
             write()
-            layers = list(adapters.LAYER_NAMES)
+            layers = list(registry.names())
             selection = Selection(layers, reorder=False)
             selection.outcome = Outcome(name="production", layer=",".join(layers))
             args = _pytest_args(

@@ -1,0 +1,128 @@
+"""The registry of layer specs the generic properties expand over.
+
+The production layers' specs are its first entries (``layercheck.layers.specs``, loaded on
+first use). More come from:
+
+* ``register(spec)`` in a test module or a ``conftest.py``;
+* ``--layercheck-spec module:attr`` (repeatable) or ``LAYERCHECK_SPECS`` (the same, separated
+  by spaces or commas): ``attr`` is a :class:`~layercheck.spec.LayerSpec` or a list of them;
+* the ``layercheck.specs`` entry-point group of an installed package (each entry point names
+  a spec or a list of specs).
+
+Names are unique; the order is registration order (the production layers first).
+"""
+
+import importlib
+import os
+
+from layercheck.spec import LayerSpec
+
+#: The environment variable that names extra specs, as ``--layercheck-spec`` does.
+SPECS_ENV = "LAYERCHECK_SPECS"
+#: The entry-point group of installed packages' specs.
+ENTRY_POINT_GROUP = "layercheck.specs"
+
+_SPECS = {}
+_BUILTINS_LOADED = False
+
+
+def _load_builtins():
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    from layercheck.layers.specs import SPECS
+
+    for spec in SPECS:
+        _SPECS.setdefault(spec.name, spec)
+
+
+def register(spec):
+    """Add ``spec``; returns it. Registering the same spec twice is a no-op; another spec
+    under a registered name is a ``ValueError``."""
+    if not isinstance(spec, LayerSpec):
+        raise TypeError(f"register() takes a layercheck.spec.LayerSpec, got {type(spec).__name__}: {spec!r}")
+    _load_builtins()
+    existing = _SPECS.get(spec.name)
+    if existing is not None and existing is not spec:
+        raise ValueError(f"a spec named {spec.name!r} is already registered ({existing.class_name}); choose another name")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def unregister(name):
+    """Remove the spec ``name`` (tests of the harness); unknown names are ignored."""
+    _SPECS.pop(name, None)
+
+
+def get(name):
+    """The spec registered as ``name``; a ``ValueError`` lists the known names otherwise."""
+    _load_builtins()
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise ValueError(f"no layer spec named {name!r}; registered: {', '.join(_SPECS) or '(none)'}") from None
+
+
+def specs(*capabilities, gradients=None, without=()):
+    """The registered specs having every capability in ``capabilities`` and none in
+    ``without``; ``gradients=True`` keeps those with a gradient model, ``False`` those without."""
+    _load_builtins()
+    chosen = []
+    for spec in _SPECS.values():
+        if not all(spec.has(capability) for capability in capabilities):
+            continue
+        if any(spec.has(capability) for capability in without):
+            continue
+        if gradients is not None and (spec.gradient is not None) != gradients:
+            continue
+        chosen.append(spec)
+    return tuple(chosen)
+
+
+def names(*capabilities, gradients=None, without=()):
+    """The names of :func:`specs` (what properties parametrize ``layer_name`` over)."""
+    return tuple(spec.name for spec in specs(*capabilities, gradients=gradients, without=without))
+
+
+def load(target):
+    """Import ``module:attr`` and register what it names (a spec or an iterable of specs);
+    returns the specs. ``module`` resolves from the current directory first."""
+    module_name, sep, attr = str(target).partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"a spec is given as 'module:attr', got {target!r}")
+    _current_directory_first()
+    module = importlib.import_module(module_name)
+    value = module
+    try:
+        for part in attr.split("."):
+            value = getattr(value, part)
+    except AttributeError:
+        raise ValueError(f"{module_name!r} has no attribute {attr!r} (from {target!r})") from None
+    found = [value] if isinstance(value, LayerSpec) else list(value) if isinstance(value, (list, tuple)) else None
+    if not found or not all(isinstance(spec, LayerSpec) for spec in found):
+        raise ValueError(f"{target!r} is not a LayerSpec or a list of them: {value!r}")
+    return [register(spec) for spec in found]
+
+
+def load_entry_points():
+    """Register the specs of the installed packages' ``layercheck.specs`` entry points."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        loaded.extend(load(entry_point.value))
+    return loaded
+
+
+def targets_from_environment():
+    """The ``module:attr`` targets of :data:`SPECS_ENV`."""
+    return os.environ.get(SPECS_ENV, "").replace(",", " ").split()
+
+
+def _current_directory_first():
+    import sys
+
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
