@@ -5,7 +5,6 @@ file defines a fixture named after its layer, and marks itself with
 ``pytest.mark.layercheck_layer(NAME)``.
 """
 
-import keras
 import pytest
 
 
@@ -15,6 +14,8 @@ def pytest_runtest_teardown(item):
     A hook, not an autouse fixture: Hypothesis rejects function-scoped fixtures on ``@given``
     tests, since they are not reset between examples.
     """
+    import keras
+
     keras.backend.clear_session()
 
 

@@ -12,6 +12,12 @@ Subcommands:
   check the production layers (or ``--layer-impl NAME=module:attr``) against them. See
   :mod:`layercheck.vectors`.
 
+* ``layercheck matrix merge SHARD.json [...]``: merge the verification matrices of a gate split
+  across machines (``--layercheck-matrix-json`` of each shard) into one, as JSON, Markdown and
+  the terminal table. See :mod:`layercheck.matrix`.
+
+The gate itself runs under pytest (``pytest -n auto properties``); these are its companions.
+
 Each subcommand is a function ``_<name>(args) -> exit code`` registered in :func:`parser`.
 """
 
@@ -23,7 +29,13 @@ def parser():
     """The argument parser, one subparser per subcommand."""
     from layercheck import zoo
 
-    top = argparse.ArgumentParser(prog="layercheck", description="Property-based verification of custom Keras layers.")
+    top = argparse.ArgumentParser(
+        prog="layercheck",
+        description="Property-based verification of custom Keras layers: companions of the gate.",
+        epilog="The gate itself is a pytest plugin: run 'pytest -n auto properties' (see 'pytest --help', "
+        "section 'layercheck'). These commands check the gate (zoo), exchange golden vectors with a port "
+        "(vectors) and merge the matrices of a gate split across machines (matrix).",
+    )
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -86,8 +98,14 @@ def parser():
     )
     vectors_commands = vectors_parser.add_subparsers(dest="vectors_command", metavar="ACTION")
     vectors_commands.required = True
-    export_parser = vectors_commands.add_parser("export", help="write the golden vectors into DIR")
-    export_parser.add_argument("directory", metavar="DIR")
+    export_parser = vectors_commands.add_parser(
+        "export",
+        help="write the golden vectors into DIR",
+        description="Evaluate the NumPy references on every registered layer's edge samples and write "
+        "DIR/vectors.npz (inputs, weights, outputs, cotangents, VJPs) and DIR/manifest.json (what each "
+        "case is, its tolerances).",
+    )
+    export_parser.add_argument("directory", metavar="DIR", help="the folder to write (created if missing)")
     export_parser.set_defaults(handler=_vectors_export)
     check_parser = vectors_commands.add_parser(
         "check",
@@ -96,7 +114,7 @@ def parser():
         "unless --layer-impl names another) and compare outputs and VJPs. Exit code 0 only when "
         "every case passes.",
     )
-    check_parser.add_argument("directory", metavar="DIR")
+    check_parser.add_argument("directory", metavar="DIR", help="a folder written by 'layercheck vectors export'")
     check_parser.add_argument(
         "--layer-impl",
         action="append",
@@ -107,13 +125,51 @@ def parser():
     )
     check_parser.add_argument("-k", dest="keyword", default=None, metavar="TEXT", help="only the cases whose id contains TEXT")
     check_parser.set_defaults(handler=_vectors_check)
+
+    matrix_parser = commands.add_parser(
+        "matrix", help="merge the verification matrices of a gate split across machines"
+    )
+    matrix_commands = matrix_parser.add_subparsers(dest="matrix_command", metavar="ACTION")
+    matrix_commands.required = True
+    merge_parser = matrix_commands.add_parser(
+        "merge",
+        help="merge shard matrices into one",
+        description="Merge the JSON matrices that each shard wrote with --layercheck-matrix-json into the "
+        "matrix of the whole run; print it and, on request, write it as JSON and Markdown. Exit code 1 "
+        "when a cell failed, 0 otherwise.",
+    )
+    merge_parser.add_argument("shards", nargs="+", metavar="SHARD.json", help="a shard's --layercheck-matrix-json file")
+    merge_parser.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write the merged matrix as JSON")
+    merge_parser.add_argument("--markdown", default=None, metavar="PATH", help="write the merged matrix as Markdown")
+    merge_parser.add_argument("--width", type=int, default=120, metavar="N", help="terminal table width (default 120)")
+    merge_parser.set_defaults(handler=_matrix_merge)
     return top
+
+
+def _matrix_merge(args):
+    from layercheck import matrix
+
+    merged = matrix.Matrix()
+    try:
+        for path in args.shards:
+            merged.merge(matrix.load(path))
+    except (OSError, ValueError, KeyError) as error:
+        print(f"layercheck matrix merge: {error}", file=sys.stderr)
+        return 2
+    if args.json_path:
+        matrix.write_json(merged, args.json_path)
+    if args.markdown:
+        matrix.write_markdown(merged, args.markdown)
+    for line in merged.terminal_lines(width=args.width):
+        print(line)
+    return 1 if merged.counts().get("FAIL") else 0
 
 
 def _vectors_export(args):
     from layercheck import environment, vectors
 
     environment.prepare()
+    environment.start_tensorflow()
     manifest = vectors.export(args.directory)
     print(f"layercheck vectors: wrote {len(manifest['cases'])} cases to {args.directory}/{vectors.MANIFEST} and {vectors.ARRAYS}")
     return 0
@@ -123,6 +179,7 @@ def _vectors_check(args):
     from layercheck import adapters, environment, vectors
 
     environment.prepare()
+    environment.start_tensorflow()
     specs = adapters.impl_specs_from_environment() + args.layer_impl
     try:
         chosen = adapters.parse_impl_specs(specs)

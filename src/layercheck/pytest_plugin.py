@@ -26,7 +26,7 @@ import re
 
 import pytest
 
-from layercheck import adapters, devices, environment, profiles, registry
+from layercheck import adapters, devices, environment, matrix, profiles, registry
 from layercheck.selection import MARKER, item_layers, run_order
 
 LAYER_IMPL_ENV = adapters.LAYER_IMPL_ENV
@@ -67,6 +67,26 @@ def pytest_addoption(parser):
         f"repeatable; env {registry.SPECS_ENV} takes the same",
     )
     group.addoption(
+        "--layercheck-tf-log",
+        action="store_true",
+        default=False,
+        help="show TensorFlow's start-up log (oneDNN, CUDA probing...), held back by default; also with -vv "
+        f"or env {environment.TF_LOG_ENV}=1",
+    )
+    group.addoption(
+        "--layercheck-matrix-json",
+        default=None,
+        metavar="PATH",
+        help="also write the verification matrix as JSON to PATH (shards of a split run merge with "
+        "'layercheck matrix merge')",
+    )
+    group.addoption(
+        "--layercheck-matrix-markdown",
+        default=None,
+        metavar="PATH",
+        help="also write the verification matrix as a Markdown table to PATH (e.g. $GITHUB_STEP_SUMMARY)",
+    )
+    group.addoption(
         "--layercheck-layer",
         action="append",
         default=[],
@@ -76,8 +96,22 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # Before the conftests of the command line's folders, which may import Keras: TensorFlow's
+    # start-up lines are held back only around its first import.
+    environment.prepare()
+    options = early_config.known_args_namespace
+    environment.start_tensorflow(show=_show_tf_log(options.layercheck_tf_log, options.verbose))
+
+
+def _show_tf_log(asked, verbosity):
+    return bool(asked) or (verbosity or 0) >= 2
+
+
 def pytest_configure(config):
     environment.prepare()
+    environment.start_tensorflow(show=_show_tf_log(config.getoption("layercheck_tf_log"), config.getoption("verbose")))
     config.addinivalue_line(
         "markers",
         "keras_only(reason): the property needs Keras or TensorFlow machinery (tf.function, XLA, dtype "
@@ -156,7 +190,7 @@ def pytest_collection(session):
 def pytest_collection_modifyitems(session, config, items):
     for item in items:
         # Reports carry user_properties to the xdist controller, where the matrix is drawn.
-        item.user_properties.append((_LAYERS_PROPERTY, ",".join(sorted(item_layers(item)))))
+        item.user_properties.extend(_junit_properties(item))
     _apply_spec_skips(items)
     _skip_what_the_framework_cannot_run(config, items)
     layers = set(config.getoption("layercheck_layer") or ())
@@ -261,9 +295,12 @@ _EXAMPLES = re.compile(r"(\d+) passing, (\d+) failing")
 # carries report attributes back to the controller, so the matrix works under -n too.
 _HYPOTHESIS_STATS_KEY = "_hypothesis_stats"
 
+#: This run's matrix (the xdist controller's, under -n).
+MATRIX = matrix.Matrix()
+
 
 def _matrix_rows(nodeid, known_layers=""):
-    """The (layer, property, device) rows of a property test id (one per layer it exercises),
+    """The (layer, property, device) cells of a property test id (one per layer it exercises),
     or None for a test that exercises no registered layer.
 
     ``known_layers``: the layers :func:`layercheck.selection.item_layers` found at collection
@@ -274,7 +311,34 @@ def _matrix_rows(nodeid, known_layers=""):
     _, _, name = nodeid.partition("::")
     function, _, params = name.partition("[")
     device = _DEVICE_ID.search("[" + params)
-    return [(layer, function, device.group(1) if device else "-") for layer in known_layers.split(",")]
+    return [(layer, function, device.group(1) if device else matrix.ANY_DEVICE) for layer in known_layers.split(",")]
+
+
+def _junit_properties(item):
+    """What JUnit XML carries for a property test (pytest writes ``user_properties`` there):
+    its layers, property, device and dtype; the examples are added at teardown."""
+    layers = ",".join(sorted(item_layers(item)))
+    if not layers:
+        return []
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    device = params.get("device")
+    dtype = params.get("dtype")
+    return [
+        (_LAYERS_PROPERTY, layers),
+        ("layercheck_property", item.originalname or item.name),
+        ("layercheck_device", getattr(device, "name", matrix.ANY_DEVICE)),
+        ("layercheck_dtype", dtype if isinstance(dtype, str) else "drawn per example"),
+    ]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "teardown" and dict(report.user_properties).get(_LAYERS_PROPERTY):
+        count = _count_examples(getattr(item, "hypothesis_statistics", None))
+        if count is not None:
+            report.user_properties.append(("layercheck_examples", str(count)))
 
 
 def pytest_runtest_logreport(report):
@@ -284,25 +348,22 @@ def pytest_runtest_logreport(report):
 
 
 def _record(row, report):
-    cells = _MATRIX.setdefault(row, {"outcome": None, "examples": 0, "parametrizations": set()})
-    cells["parametrizations"].add(report.nodeid)
+    cell = MATRIX.cell(*row)
+    cell.tests.add(report.nodeid)
     if report.when == "call" or report.outcome == "failed" or (report.when == "setup" and report.outcome == "skipped"):
-        previous = cells["outcome"]
-        outcome = report.outcome
-        if previous == "failed" or (previous == "passed" and outcome == "skipped"):
-            outcome = previous
-        cells["outcome"] = outcome
+        cell.add_outcome(report.outcome)
     if report.when == "teardown":
-        cells["examples"] += examples_run(report) or 0
-
-
-_MATRIX = {}
+        cell.examples += examples_run(report) or 0
 
 
 def examples_run(report):
     """The Hypothesis examples a test ran, from its teardown report; None when Hypothesis left
     no statistics (not a Hypothesis test, or one that failed in an explicit ``@example``)."""
     stats = getattr(report, _HYPOTHESIS_STATS_KEY, None) or report.__dict__.get(_HYPOTHESIS_STATS_KEY)
+    return _count_examples(stats)
+
+
+def _count_examples(stats):
     if not stats:
         return None
     return sum(int(passing) + int(failing) for passing, failing in _EXAMPLES.findall(stats))
@@ -310,25 +371,21 @@ def examples_run(report):
 
 def clear_matrix():
     """Forget the verification matrix (for several runs in one process: ``layercheck zoo``)."""
-    _MATRIX.clear()
+    MATRIX.clear()
 
 
-def pytest_terminal_summary(terminalreporter):
-    if not _MATRIX:
+def pytest_terminal_summary(terminalreporter, config):
+    if not MATRIX:
         return
-    write = terminalreporter.write_line
+    json_path = config.getoption("layercheck_matrix_json", None)
+    markdown_path = config.getoption("layercheck_matrix_markdown", None)
+    if json_path:
+        matrix.write_json(MATRIX, json_path)
+    if markdown_path:
+        matrix.write_markdown(MATRIX, markdown_path)
     terminalreporter.section("layercheck verification matrix")
-    devices_seen = sorted({device for _, _, device in _MATRIX})
-    width = max(len(f"{layer} :: {prop}") for layer, prop, _ in _MATRIX) + 2
-    write("layer :: property".ljust(width) + "".join(device.rjust(16) for device in devices_seen))
-    for layer, prop in sorted({(layer, prop) for layer, prop, _ in _MATRIX}):
-        line = f"{layer} :: {prop}".ljust(width)
-        for device in devices_seen:
-            cells = _MATRIX.get((layer, prop, device))
-            if cells is None:
-                line += "".rjust(16)
-                continue
-            outcome = {"passed": "pass", "failed": "FAIL", "skipped": "skip", None: "?"}[cells["outcome"]]
-            line += f"{outcome} {cells['examples']} ex".rjust(16)
-        write(line)
-    write("(examples: Hypothesis test cases run, summed over the property's other parameters)")
+    for line in MATRIX.terminal_lines(width=terminalreporter._tw.fullwidth):  # noqa: SLF001 - pytest's own width
+        terminalreporter.write_line(line)
+    for what, path in (("JSON", json_path), ("Markdown", markdown_path)):
+        if path:
+            terminalreporter.write_line(f"matrix written as {what} to {path}")
