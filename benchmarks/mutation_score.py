@@ -45,9 +45,10 @@ mutants already done.
 import argparse
 import json
 import os
-import time
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,13 +147,19 @@ def start_workers(workdir, workers):
         cwd = workdir / ("clone" if index == 0 else f"clone-{index + 1}")
         log = open(workdir / f"worker-{index + 1}.log", "w")  # noqa: SIM115 - lives as long as the worker
         processes.append(
-            subprocess.Popen([str(executable), "http-worker", "--port", str(FIRST_PORT + index)], cwd=cwd, stdout=log, stderr=log)
+            subprocess.Popen(
+                [str(executable), "http-worker", "--port", str(FIRST_PORT + index)],
+                cwd=cwd,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         )
     time.sleep(3)
     for index, process in enumerate(processes):
         if process.poll() is not None:
             for other in processes:
-                other.terminate()
+                end_group(other)
             log = (workdir / f"worker-{index + 1}.log").read_text()[-1500:]
             raise SystemExit(f"http worker {index + 1} (port {FIRST_PORT + index}) did not start:\n{log}")
     return processes
@@ -218,9 +225,75 @@ def verify_survivors(workdir, session):
             os.chdir(here)
 
 
+#: Seconds between two progress lines of ``cosmic-ray exec``.
+PROGRESS_SECONDS = 30
+
+
 def cosmic_ray(*args, cwd):
     executable = Path(sys.executable).with_name("cosmic-ray")
     subprocess.run([str(executable), *map(str, args)], cwd=cwd, check=True)
+
+
+def run_in_own_group(command, *, cwd, session=None, **popen):
+    """Run ``command`` in a process group of its own and wait for it; every
+    :data:`PROGRESS_SECONDS` print the session's progress. An interrupt, a SIGTERM (``timeout``)
+    or an error ends the whole group: the mutant's pytest with it."""
+    process = subprocess.Popen(command, cwd=cwd, start_new_session=True, **popen)
+    start = time.monotonic()
+    try:
+        while True:
+            try:
+                return process.wait(timeout=PROGRESS_SECONDS)
+            except subprocess.TimeoutExpired:
+                if session is not None:
+                    print(progress_line(session, time.monotonic() - start), flush=True)
+    finally:
+        end_group(process)
+
+
+def end_group(process):
+    """SIGTERM to the process group of ``process``, SIGKILL after 10 s if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def progress_line(session, elapsed):
+    """``k of N mutants done (killed, survived), elapsed, rate, estimated time left``."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    try:
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            total = db.num_work_items
+            results = [result for _, result in db.completed_work_items]
+    except Exception as error:  # noqa: BLE001 - the database is being written: say so, go on
+        return f"  ... {elapsed:.0f} s (progress unreadable now: {error})"
+    survived = sum(result.test_outcome == TestOutcome.SURVIVED for result in results)
+    done = len(results)
+    rate = done / elapsed * 60 if elapsed else 0.0
+    left = (total - done) / rate if rate else float("inf")
+    return (
+        f"  ... {done} of {total} mutants done ({done - survived} killed or incompetent, {survived} survived); "
+        f"{elapsed / 60:.1f} min, {rate:.1f} per min, about {left:.0f} min left at this rate"
+    )
+
+
+def _terminate_on_sigterm():
+    """``timeout`` sends SIGTERM: turn it into SystemExit so that the ``finally`` clauses end
+    the process groups of cosmic-ray and its workers."""
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def report(session, commit):
@@ -301,12 +374,16 @@ def main(argv=None):
             filter_pragma = Path(sys.executable).with_name("cr-filter-pragma")
             subprocess.run([str(filter_pragma), str(session)], cwd=clone, check=True)
         forget_infrastructure_failures(session)
+        _terminate_on_sigterm()
         workers = start_workers(workdir, args.workers) if args.workers > 1 else []
         try:
-            cosmic_ray("exec", config, session, cwd=clone)
+            executable = Path(sys.executable).with_name("cosmic-ray")
+            code = run_in_own_group([str(executable), "exec", str(config), str(session)], cwd=clone, session=session)
+            if code:
+                print(f"cosmic-ray exec exited with {code}", file=sys.stderr)
         finally:
             for worker in workers:
-                worker.terminate()
+                end_group(worker)
     report(session, commit)
     return 0
 

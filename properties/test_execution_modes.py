@@ -6,8 +6,11 @@
 * float32, float64, mixed_float16 and mixed_bfloat16 each match the reference within that
   dtype's tolerance, with float weights in float32 (float64 for float64) and outputs in the
   compute dtype;
-* the output shape is what ``compute_output_shape`` says.
+* the output shape is what ``compute_output_shape`` says;
+* integer inputs give what the same values as floats give (layers that claim it).
 """
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -17,7 +20,7 @@ from hypothesis import strategies as st
 
 from layercheck import cases, dtypes, profiles, registry, tolerances
 from layercheck.assertions import Case, assert_close, check
-from layercheck.spec import OUTPUT_SHAPE, WIDTH
+from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, WIDTH
 
 LAYERS = registry.names()
 DTYPES = dtypes.GATE_POLICIES
@@ -192,3 +195,43 @@ def test_rows_wider_than_256_features_equal_the_reference(layer_name, device, ad
         claim=f"rows of {width} features equal the float64 reference",
         scale=cases.error_scale(example),
     )
+
+
+@pytest.mark.parametrize("layer_name", registry.names(INTEGER_INPUTS))
+@given(data=st.data())
+def test_integer_inputs_give_what_the_same_values_as_floats_give(layer_name, adapter_for, data):
+    """Keras casts floating inputs to the compute dtype and leaves integer ones alone; a layer
+    that claims ``INTEGER_INPUTS`` casts them itself. The example's inputs rounded to integers,
+    as int32 and as float32, give identical outputs (the same values reach the same
+    arithmetic), and match the reference on them."""
+    adapter = adapter_for(layer_name)
+    example = data.draw(cases.examples(layer_name), label="example")
+    rounded = np.rint(np.clip(example.inputs, -8, 8))
+    as_floats = dataclasses.replace(example, inputs=rounded.astype(np.float32))
+    as_ints = dataclasses.replace(example, inputs=rounded.astype(np.int32))
+    case = Case(adapter.contract.class_name, "integer inputs give what the same values as floats give", None, "int32", as_ints.params())
+    from_floats, _ = cases.run(adapter, as_floats)
+    from_ints, _ = _run_integer(adapter, as_ints)
+    check(from_ints.shape == from_floats.shape, case, "int32 inputs give outputs of the float32 shape", f"{from_ints.shape} != {from_floats.shape}")
+    differ = ~np.isclose(from_ints, from_floats, rtol=0, atol=0, equal_nan=True)
+    check(
+        not differ.any(),
+        case,
+        "int32 inputs give exactly the outputs of the same values as float32",
+        f"{int(differ.sum())} element(s) differ, first at {tuple(int(i) for i in np.argwhere(differ)[0]) if differ.any() else ()}",
+    )
+    assert_close(
+        from_ints,
+        cases.reference_outputs(as_floats),
+        case,
+        tolerances.forward("float32", layer_name, "equals the reference"),
+        claim="int32 inputs equal the float64 reference on their values",
+        scale=cases.error_scale(as_floats),
+    )
+
+
+def _run_integer(adapter, example):
+    """:func:`cases.run` without its cast of the inputs to the layer's dtype."""
+    layer = cases.make_layer(adapter, example)
+    outputs = [adapter.call(layer, x) for x in example.call_inputs]
+    return (np.stack(outputs) if example.spec.stateful else outputs[0]), layer

@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from layercheck import adapters, cases, profiles, registry, tolerances
 from layercheck import strategies as lcst
-from layercheck.assertions import Case, PropertyFailure, assert_close, check, fail
+from layercheck.assertions import Case, PropertyFailure, assert_close, check, expect_clear_error, fail
 from layercheck.layers import memory_cell_checks as checks
 from layercheck.pytest_plugin import devices_for_config
 from reference import memory_cell as reference
@@ -519,16 +519,10 @@ def test_batch_size_change_is_a_clear_error_until_reset(memory_cell, data):
     layer = cases.make_layer(adapter, example, DTYPE)
     _feed(adapter, layer, example.inputs, "eager")
     held = _state(adapter, layer)
-    claim = f"a call with batch size {new_batch} on a state of batch size {batch} raises ValueError naming reset_state"
-    try:
-        adapter.call(layer, _float32(new_inputs[0]), "eager")
-    except ValueError as error:
-        message = str(error)
-    except Exception as error:  # noqa: BLE001 - the wrong kind of error is the failure reported
-        fail(case, claim, f"raised {type(error).__name__} instead: {error}")
-    else:
-        fail(case, claim, "the call returned normally")
-    check("reset_state" in message, case, claim, f"the message does not name reset_state: {message!r}")
+    claim = f"a call with batch size {new_batch} on a state of batch size {batch} raises a clear ValueError naming reset_state"
+    expect_clear_error(
+        case, claim, lambda: adapter.call(layer, _float32(new_inputs[0]), "eager"), "reset_state", errors=(ValueError,)
+    )
     unchanged = _state(adapter, layer)
     check(
         np.array_equal(unchanged, held),
@@ -555,6 +549,52 @@ def test_batch_size_change_is_a_clear_error_until_reset(memory_cell, data):
         scale=_scale(example, new_inputs),
     )
 
+
+
+@given(data=st.data())
+def test_reset_state_before_the_first_call_sizes_the_state(memory_cell, data):
+    """``reset_state(batch_size=b)`` on a layer not yet built creates the state, zeros of shape
+    (b, units), and building keeps it: a first call with another batch size is the clear
+    batch-size error (not a state silently resized to that call's batch), and calls with
+    batch size b follow the reference recurrence from zeros."""
+    adapter = memory_cell
+    example = data.draw(cases.examples(LAYER), label="example")
+    batch, n = example.inputs.shape[1:]
+    units = example.args[0]
+    early = data.draw(st.integers(1, 9).filter(lambda b: b != batch), label="batch size given to reset_state")
+    early_inputs = data.draw(lcst.step_sequences(max_length=3, batch_size=early, input_dim=n), label="inputs of that batch size")
+    prop = "reset_state before the first call sizes the state"
+    case = Case.of(adapter, prop, None, DTYPE, example, early_batch_size=early)
+    adapter.seed(example.seed)
+    layer = adapter.make(*example.args, dtype=DTYPE, **example.kwargs)
+    adapter.method(layer, "reset_state")(batch_size=early)
+    adapter.build(layer, example.call_inputs[0].shape)
+    for name, value in example.weights.items():
+        adapter.assign(layer, name, value)
+    state = _state(adapter, layer)
+    check(
+        state.shape == (early, units) and not state.any(),
+        case,
+        f"after reset_state(batch_size={early}) and the build, the state is zeros of shape ({early}, {units})",
+        f"shape {state.shape}",
+    )
+    expect_clear_error(
+        case,
+        f"a first call with batch size {batch} on a state sized {early} by reset_state raises a clear ValueError",
+        lambda: adapter.call(layer, _float32(example.inputs[0]), "eager"),
+        "reset_state",
+        errors=(ValueError,),
+    )
+    outputs, _ = _feed(adapter, layer, early_inputs, "eager")
+    expected, _ = _reference_sequence(example, early_inputs)
+    assert_close(
+        outputs,
+        expected,
+        case,
+        _tolerance(prop),
+        claim=f"calls with batch size {early} follow the reference from zeros",
+        scale=_scale(example, early_inputs),
+    )
 
 # -- 8 ------------------------------------------------------------------------------------
 

@@ -57,7 +57,10 @@ def test_the_fourth_layer_is_collected_by_every_generic_property():
         text = (ROOT / "properties" / name).read_text()
         expected |= set(re.findall(r"^def (test_\w+)\(layer_name", text, flags=re.M))
     # Every generic property that takes a layer_name applies to it (none calls for a capability
-    # it lacks: it is stateless, has a gradient model, compute_output_shape and a width option).
+    # it lacks: it is stateless, has a gradient model, compute_output_shape and a width option),
+    # but the one for INTEGER_INPUTS: GainedSwish does not cast integer inputs, and its spec
+    # does not claim it.
+    expected -= {"test_integer_inputs_give_what_the_same_values_as_floats_give"}
     assert functions == expected, sorted(expected - functions)
     assert all("gained_swish" in line for line in ids)
 

@@ -6,6 +6,7 @@ largest difference and where it is, and the command that reruns exactly that cas
 
 import dataclasses
 import os
+import re
 
 import numpy as np
 
@@ -107,6 +108,10 @@ ARGUMENT_ERRORS = (ValueError, TypeError)
 #: A readable error message: a line or three, whatever the size of the bad value.
 MAX_MESSAGE = 400
 
+#: What a plain-text message must not hold: terminal escape codes (Keras wraps errors raised in
+#: ``call`` in ``\x1b[1m``...) and other control characters but newline and tab.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
 
 def expect_clear_error(case, claim, action, *names, errors=ARGUMENT_ERRORS):
     """``action()`` must raise one of ``errors`` whose message contains one of ``names`` and
@@ -116,6 +121,12 @@ def expect_clear_error(case, claim, action, *names, errors=ARGUMENT_ERRORS):
     except errors as error:
         message = str(error)
         check(any(name in message for name in names), case, claim, f"the message does not name {names}: {message!r}")
+        check(
+            not CONTROL_CHARACTERS.search(message),
+            case,
+            f"{claim}: the message is plain text",
+            f"it holds control characters (terminal escape codes?): {message[:200]!r}",
+        )
         check(
             len(message) <= MAX_MESSAGE,
             case,

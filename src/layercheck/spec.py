@@ -43,8 +43,11 @@ KINKS = "kinks"
 WIDTH = "width"
 #: The layer implements ``compute_output_shape`` (optional in Keras 3).
 OUTPUT_SHAPE = "output_shape"
+#: The layer takes integer inputs and casts them to its compute dtype (Keras casts only
+#: floating inputs): an int32 input gives what the same values as floats give.
+INTEGER_INPUTS = "integer_inputs"
 
-CAPABILITIES = frozenset({STATEFUL, KINKS, WIDTH, OUTPUT_SHAPE})
+CAPABILITIES = frozenset({STATEFUL, KINKS, WIDTH, OUTPUT_SHAPE, INTEGER_INPUTS})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -156,6 +159,13 @@ class LayerSpec:
     skips: tuple = ()
     #: ``after_training(adapter, layer, example, case)``: invariants a training step keeps.
     after_training: Callable | None = None
+    #: The documented defaults of the constructor's optional arguments, ``{argument: value}``
+    #: (plain values, as a user would spell them): a layer made without them must be the layer
+    #: made with them (``test_documented_defaults_are_the_defaults``).
+    defaults: dict = dataclasses.field(default_factory=dict)
+    #: The arguments of ``defaults`` that only a Keras implementation takes (initializers): the
+    #: property is Keras-specific for them (a port may hard-code that default).
+    keras_only_defaults: tuple = ()
     #: Where the spec's layer is documented (a page of ``docs/``), for reports.
     docs: str = ""
 
@@ -177,6 +187,10 @@ class LayerSpec:
         for field in ("examples", "reference"):
             if not callable(getattr(self, field)):
                 raise TypeError(f"LayerSpec {self.name!r}: {field} must be callable, got {getattr(self, field)!r}")
+        if not isinstance(self.defaults, dict) or not all(isinstance(key, str) for key in self.defaults):
+            raise TypeError(f"LayerSpec {self.name!r}: defaults must be a dict of argument name -> value, got {self.defaults!r}")
+        if not set(self.keras_only_defaults) <= set(self.defaults):
+            raise ValueError(f"LayerSpec {self.name!r}: keras_only_defaults {self.keras_only_defaults} must be keys of defaults")
         for entry in self.skips:
             if not isinstance(entry, Skip) or not entry.reason:
                 raise ValueError(f"LayerSpec {self.name!r}: every skip is a Skip with a reason, got {entry!r}")

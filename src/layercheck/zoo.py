@@ -38,6 +38,7 @@ import io
 import os
 import re
 import sys
+import threading
 import time
 
 import pytest
@@ -209,6 +210,9 @@ class Selection:
         self.layers = set(layers)
         self.reorder = reorder
         self.outcome = Outcome(name="", layer="")
+        #: Tests selected and tests finished, for the progress lines.
+        self.total = 0
+        self.done = 0
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -221,11 +225,14 @@ class Selection:
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
+        self.total = len(keep)
 
     def pytest_runtest_logreport(self, report):
         from layercheck import pytest_plugin
 
         outcome = self.outcome
+        if report.when == "teardown":
+            self.done += 1
         kind = None
         if report.when == "call":
             kind = report.outcome
@@ -298,8 +305,39 @@ def _pytest_args(properties, *, profile, device_selection, stop_at_first, implem
     return [*args, *extra]
 
 
-def run_once(args, selection, *, echo=False):
-    """``pytest.main(args)`` in this process with ``selection``; fills and returns its outcome."""
+#: Seconds between two progress lines of a run that is still going.
+HEARTBEAT_SECONDS = 20
+
+
+@contextlib.contextmanager
+def _heartbeat(selection, describe, write, every=HEARTBEAT_SECONDS):
+    """While the body runs, every ``every`` seconds: ``write`` a line saying what runs, how
+    many of its tests are done and what is left (``describe()``)."""
+    if write is None:
+        yield
+        return
+    stop = threading.Event()
+    start = time.perf_counter()
+
+    def beat():
+        while not stop.wait(every):
+            write(
+                f"  ... {describe()}: {selection.done} of {selection.total or '?'} tests done, "
+                f"{time.perf_counter() - start:.0f} s"
+            )
+
+    thread = threading.Thread(target=beat, name="layercheck-zoo-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run_once(args, selection, *, echo=False, progress=None, describe=lambda: "running"):
+    """``pytest.main(args)`` in this process with ``selection``; fills and returns its outcome.
+    ``progress``: a function that writes a line, called every :data:`HEARTBEAT_SECONDS`."""
     from layercheck import pytest_plugin
 
     pytest_plugin.clear_matrix()  # one run's matrix per run, not a growing one
@@ -311,6 +349,7 @@ def run_once(args, selection, *, echo=False):
             # C++ log writes to file descriptor 2 and still shows.
             stack.enter_context(contextlib.redirect_stdout(buffer))
             stack.enter_context(contextlib.redirect_stderr(buffer))
+        stack.enter_context(_heartbeat(selection, describe, progress))
         exit_code = pytest.main(args, plugins=[selection])
     outcome = selection.outcome
     outcome.seconds = time.perf_counter() - start
@@ -387,7 +426,7 @@ def run(
     with _isolated_runs():
         widths = _widths(entries)
         write(_row(widths, "entry", "layer", "result", "examples", "seconds", "first failing property"))
-        for entry in entries:
+        for index, entry in enumerate(entries):
             selection = Selection([entry.layer])
             selection.outcome = Outcome(name=entry.name, layer=entry.layer)
             args = _pytest_args(
@@ -398,7 +437,17 @@ def run(
                 implementation=f"{entry.layer}={entry.spec}",
                 extra=extra,
             )
-            outcome = run_once(args, selection, echo=echo)
+            left = len(entries) - index - 1
+            outcome = run_once(
+                args,
+                selection,
+                echo=echo,
+                progress=write,
+                describe=lambda entry=entry, index=index, left=left: (
+                    f"entry {entry.name} ({index + 1} of {len(entries)}; {left} entries"
+                    f"{' and the production pass' if production else ''} left)"
+                ),
+            )
             outcomes.append(outcome)
             _save_log(log_dir, entry.name, args, outcome)
             shown = outcome.first_failure or ("-" if outcome.result == SURVIVED else f"pytest exit code {outcome.exit_code}")
@@ -418,7 +467,10 @@ def run(
             args = _pytest_args(
                 properties, profile=profile, device_selection=device_selection, stop_at_first=False, extra=extra
             )
-            production_outcome = run_once(args, selection, echo=echo)
+            write(f"production layers ({', '.join(layers)}): running the same selection unstopped")
+            production_outcome = run_once(
+                args, selection, echo=echo, progress=write, describe=lambda: "the production pass (the last run)"
+            )
             _save_log(log_dir, "production", args, production_outcome)
             counts = ", ".join(f"{count} {kind}" for kind, count in sorted(production_outcome.counts.items()))
             passed = production_outcome.exit_code == pytest.ExitCode.OK

@@ -88,6 +88,7 @@ SPEC = LayerSpec(
     error_scale=error_scale,
     gradient=Gradients(),
     capabilities={WIDTH, OUTPUT_SHAPE},
+    defaults={"initial_gain": 1.0},
     error_inputs=(
         ErrorInput(
             id="bad initial_gain",

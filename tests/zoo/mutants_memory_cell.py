@@ -21,6 +21,7 @@ class _Steps(MemoryCellLayer):
     """The production call in replaceable steps (not an entry: it is correct)."""
 
     def call(self, inputs):
+        inputs = tf.cast(inputs, self.compute_dtype)
         previous_state = self._previous(inputs)
         new_state = self._activation(tf.matmul(inputs, self.kernel) + self._recurrent(previous_state))
         self._store(new_state)
@@ -145,11 +146,21 @@ class SilentBatchChangeCell(_Steps):
     (a "friendly" fix of the how-to's crash): a caller's batching bug goes unnoticed.
     Caught by test_batch_size_change_is_a_clear_error_until_reset."""
 
-    def _state_for(self, inputs):
-        batch_size = inputs.shape[0]
-        if self.state is not None and batch_size is not None and batch_size != self.state.shape[0]:
-            self._create_state(batch_size)
-        return super()._state_for(inputs)
+    def _check_input_shape(self, shape):
+        if self.state is not None and shape[0] is not None and shape[0] != self.state.shape[0]:
+            self._create_state(shape[0])
+        super()._check_input_shape(shape)
+
+
+@register
+class DefaultInitializerCell(_Steps):
+    """Bug: the default ``recurrent_initializer`` is Glorot uniform, not the documented
+    orthogonal one (a copy-paste of the kernel's line): every layer made with the defaults
+    starts from another recurrent kernel, and no property that assigns drawn weights sees it.
+    Caught by test_documented_defaults_are_the_defaults."""
+
+    def __init__(self, units, kernel_initializer="glorot_uniform", recurrent_initializer="glorot_uniform", **kwargs):
+        super().__init__(units, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer, **kwargs)
 
 
 @register
@@ -177,6 +188,7 @@ ZOO = {
     "cell_shared_state": (LAYER, SharedStateCell),
     "cell_silent_batch_change": (LAYER, SilentBatchChangeCell),
     "cell_config_drops_kernel_initializer": (LAYER, ConfigDropsKernelInitializerCell),
+    "cell_default_recurrent_initializer": (LAYER, DefaultInitializerCell),
 }
 
 #: Mutants the gate does not catch yet, each with the property it lacks (none at present).

@@ -212,6 +212,16 @@ class NoUnderflowClampSoftmax(_Steps):
         return tf.nn.softmax(z / temperature, axis=-1)
 
 
+@register
+class DefaultTemperatureTwoSoftmax(_Steps):
+    """Bug: the default ``initial_temperature`` is 2.0, not the documented 1.0: every layer
+    made with the defaults starts twice as flat, and the properties that draw a temperature
+    never see the default. Caught by test_documented_defaults_are_the_defaults."""
+
+    def __init__(self, num_classes, initial_temperature=2.0, min_temperature=1e-3, **kwargs):
+        super().__init__(num_classes, initial_temperature=initial_temperature, min_temperature=min_temperature, **kwargs)
+
+
 LAYER = "temperature_softmax"
 
 ZOO = {
@@ -228,6 +238,7 @@ ZOO = {
     "softmax_unchecked_num_classes": (LAYER, UncheckedNumClassesSoftmax),
     "softmax_float32_math": (LAYER, Float32MathSoftmax),
     "softmax_no_underflow_clamp": (LAYER, NoUnderflowClampSoftmax),
+    "softmax_default_temperature_two": (LAYER, DefaultTemperatureTwoSoftmax),
 }
 
 #: Mutants the gate does not catch yet, each with the property it lacks (none at present).

@@ -195,7 +195,8 @@ class MemoryCellLayer(nn.Module):
         self.kernel = nn.Parameter(_glorot_uniform((shape[-1], self.units), self.dtype))
         recurrent = torch.empty((self.units, self.units), dtype=self.dtype)
         self.recurrent_kernel = nn.Parameter(nn.init.orthogonal_(recurrent))
-        if shape[0] is not None:
+        # A state sized by reset_state(batch_size=...) before the build is kept.
+        if shape[0] is not None and self.state is None:
             self.reset_state(shape[0])
         self.built = True
 

@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import reprlib
 
 
 def positive_int(name, value):
@@ -36,3 +37,15 @@ def input_shape_with_known_last_dim(layer, input_shape, *, min_rank, max_rank=No
     if shape[-1] is None:
         raise ValueError(f"{who} needs a known last dimension of its inputs, got input shape {shape}")
     return shape
+
+
+def short_repr(value, limit=80):
+    """``repr(value)`` cut to ``limit`` characters, without building the whole repr of a large
+    nested list first (``reprlib`` elides long lists and deep nesting as it goes): a basis can
+    be millions of Python floats, and its full repr alone took minutes."""
+    shortener = reprlib.Repr()
+    shortener.maxlist = shortener.maxtuple = 6
+    shortener.maxlevel = 3
+    shortener.maxstring = shortener.maxother = limit
+    text = shortener.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

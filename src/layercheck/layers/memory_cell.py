@@ -6,6 +6,7 @@ One call computes::
 
 stores ``new_state`` as the state and returns it. ``inputs`` has shape (batch, n), ``kernel``
 (n, units), ``recurrent_kernel`` (units, units), the state (batch, units), zeros at first.
+Integer inputs are cast to the compute dtype (Keras casts only floating ones).
 
 The state
 ---------
@@ -22,6 +23,7 @@ The state
   call fails with TensorFlow's "Trying to assign to variable with tensor with wrong shape"
   instead (pinned by a strict xfail in ``properties/test_round_trips.py``).
 * :meth:`reset_state` sets the state to zeros (keeping its batch size unless given another).
+  Before the build, ``reset_state(batch_size=b)`` creates the state, and the build keeps it.
   Changing the batch size replaces the variable, so functions traced before it must be traced
   again (a new ``tf.function``); with the same batch size the variable is zeroed in place.
 * Gradients: the state is read as a constant. A gradient through one call does not flow into
@@ -89,10 +91,23 @@ class MemoryCellLayer(keras.layers.Layer):
             initializer=self.recurrent_initializer,
             trainable=True,
         )
-        if shape[0] is not None:
+        # A state sized by reset_state(batch_size=...) before the build is kept: the first call
+        # with another batch size is then the usual clear error, not a silent resize.
+        if shape[0] is not None and self.state is None:
             self._create_state(shape[0])
 
+    def __call__(self, inputs, *args, **kwargs):
+        # The static checks run here, before Keras's call wrapper: an error raised inside
+        # ``call`` comes back with the arguments appended and the message in terminal escape
+        # codes (keras.src.utils.traceback_utils).
+        shape = getattr(inputs, "shape", None)
+        if self.built and shape is not None:
+            self._check_input_shape(tuple(shape))
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs):
+        # Integer inputs are not cast by Keras; the other layers take them too.
+        inputs = tf.cast(inputs, self.compute_dtype)
         previous_state = self._state_for(inputs)
         new_state = tf.tanh(
             tf.matmul(inputs, self.kernel) + tf.matmul(tf.stop_gradient(previous_state), self.recurrent_kernel)
@@ -132,14 +147,27 @@ class MemoryCellLayer(keras.layers.Layer):
             return
         self.state.assign(tf.zeros_like(self.state))
 
-    def _state_for(self, inputs):
-        """The state to use for ``inputs``, created on first use; checks the batch size."""
+    def _check_input_shape(self, shape):
+        """A known input shape against the built kernel and the state's batch size."""
         features = self.kernel.shape[0]
-        if inputs.shape.rank != 2 or inputs.shape[-1] != features:
+        if len(shape) != 2 or shape[-1] != features:
             raise ValueError(
                 f"MemoryCellLayer {self.name!r} was built for inputs of shape (batch, {features}), "
-                f"got input shape {tuple(inputs.shape)}"
+                f"got input shape {shape}"
             )
+        if self.state is not None and shape[0] is not None and shape[0] != self.state.shape[0]:
+            raise ValueError(self._batch_size_message(f"batch size {shape[0]}"))
+
+    def _batch_size_message(self, got):
+        return (
+            f"MemoryCellLayer {self.name!r} holds a state for batch size {self.state.shape[0]}, "
+            f"got inputs with {got}. The state is per sequence: call "
+            f"reset_state(batch_size=...) before feeding a different batch size."
+        )
+
+    def _state_for(self, inputs):
+        """The state to use for ``inputs``, created on first use; checks the batch size."""
+        self._check_input_shape(tuple(inputs.shape))
         batch_size = inputs.shape[0]
         if self.state is None:
             if batch_size is None:
@@ -149,21 +177,13 @@ class MemoryCellLayer(keras.layers.Layer):
                     "eagerly, trace with a fixed batch size, or call reset_state(batch_size=...) first."
                 )
             self._create_state(batch_size)
-        state_batch_size = self.state.shape[0]
-        message = (
-            f"MemoryCellLayer {self.name!r} holds a state for batch size {state_batch_size}, "
-            f"got inputs with {{}}. The state is per sequence: call "
-            f"reset_state(batch_size=...) before feeding a different batch size."
-        )
         if batch_size is not None:
-            if batch_size != state_batch_size:
-                raise ValueError(message.format(f"batch size {batch_size}"))
             # identity reads the value now: a same-dtype cast would return the variable
             # itself, which the assign below would change under the caller's feet.
             return tf.cast(tf.identity(self.state), self.compute_dtype)
         # Only a traced function with an unknown batch dimension gets here: check at run time.
         check = tf.debugging.assert_equal(
-            tf.shape(inputs)[0], state_batch_size, message=message.format("a different batch size")
+            tf.shape(inputs)[0], self.state.shape[0], message=self._batch_size_message("a different batch size")
         )
         with tf.control_dependencies([check]):
             return tf.cast(tf.identity(self.state), self.compute_dtype)

@@ -22,7 +22,7 @@ from layercheck.tolerances import Tolerance
 from layercheck import strategies as lcst
 from layercheck.cases import Example, with_initializers
 from layercheck.gradients import GradientModel, Point, underflow
-from layercheck.spec import OUTPUT_SHAPE, STATEFUL, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec, ToleranceOverride
+from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, STATEFUL, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec, ToleranceOverride
 from reference import memory_cell as reference
 
 NAME = "memory_cell"
@@ -263,7 +263,7 @@ SPEC = LayerSpec(
     methods=("reset_state",),
     error_scale=error_scale,
     gradient=Gradients(),
-    capabilities={STATEFUL, WIDTH, OUTPUT_SHAPE},
+    capabilities={STATEFUL, WIDTH, OUTPUT_SHAPE, INTEGER_INPUTS},
     state="state",
     edge_samples=edge_samples,
     error_inputs=ERROR_INPUTS,
@@ -277,5 +277,7 @@ SPEC = LayerSpec(
             dtype="float32",
         ),
     ),
+    defaults={"kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal"},
+    keras_only_defaults=("kernel_initializer", "recurrent_initializer"),
     docs="docs/memory_cell.md",
 )

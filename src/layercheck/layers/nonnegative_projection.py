@@ -38,12 +38,6 @@ import tensorflow as tf
 from layercheck.layers import _validation
 
 
-def _short_repr(value, limit=80):
-    """``repr(value)``, cut to ``limit`` characters: a basis can be large."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _validated_basis(basis_vectors):
     """The basis as a float64 numpy copy of shape (k, d), k, d >= 1, all finite; else raise."""
     if basis_vectors is None:
@@ -53,13 +47,13 @@ def _validated_basis(basis_vectors):
     except (ValueError, TypeError) as error:
         # NumPy refuses ragged nesting ("inhomogeneous shape"); say which argument it was.
         raise ValueError(
-            f"basis_vectors must be a rectangular 2-D array of real numbers, got {_short_repr(basis_vectors)}: {error}"
+            f"basis_vectors must be a rectangular 2-D array of real numbers, got {_validation.short_repr(basis_vectors)}: {error}"
         ) from error
     if array.dtype.kind not in "iuf":
         what = {"b": "bool", "c": "complex"}.get(array.dtype.kind, "non-numeric")
         raise TypeError(
             f"basis_vectors must be a 2-D array of real numbers, got a {what} array "
-            f"(dtype {array.dtype}): {_short_repr(basis_vectors)}"
+            f"(dtype {array.dtype}): {_validation.short_repr(basis_vectors)}"
         )
     if array.ndim != 2:
         raise ValueError(

@@ -25,7 +25,7 @@ from layercheck import strategies as lcst
 from layercheck.assertions import check, short_repr
 from layercheck.cases import Example, with_initializers
 from layercheck.gradients import PROP_VJP, GradientModel, Point, event, underflow
-from layercheck.spec import KINKS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
+from layercheck.spec import INTEGER_INPUTS, KINKS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
 from reference import nonnegative_projection as reference
 
 NAME = "nonnegative_projection"
@@ -308,9 +308,11 @@ SPEC = LayerSpec(
     methods=("coefficients",),
     error_scale=error_scale,
     gradient=Gradients(),
-    capabilities={KINKS, WIDTH, OUTPUT_SHAPE},
+    capabilities={KINKS, WIDTH, OUTPUT_SHAPE, INTEGER_INPUTS},
     edge_samples=edge_samples,
     error_inputs=ERROR_INPUTS,
     after_training=after_training,
+    defaults={"kernel_initializer": "glorot_uniform"},
+    keras_only_defaults=("kernel_initializer",),
     docs="docs/nonnegative_projection.md",
 )

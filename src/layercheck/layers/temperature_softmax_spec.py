@@ -22,7 +22,7 @@ from layercheck import strategies as lcst
 from layercheck.assertions import check
 from layercheck.cases import Example
 from layercheck.gradients import GradientModel, Point, event, underflow
-from layercheck.spec import OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
+from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
 from reference import temperature_softmax as reference
 
 NAME = "temperature_softmax"
@@ -285,9 +285,10 @@ SPEC = LayerSpec(
     reference=reference_outputs,
     trainable=("temperature",),
     gradient=Gradients(),
-    capabilities={WIDTH, OUTPUT_SHAPE},
+    capabilities={WIDTH, OUTPUT_SHAPE, INTEGER_INPUTS},
     edge_samples=edge_samples,
     error_inputs=ERROR_INPUTS,
     after_training=after_training,
+    defaults={"initial_temperature": 1.0, "min_temperature": 1e-3},
     docs="docs/temperature_softmax.md",
 )
