@@ -226,7 +226,7 @@ def verify_survivors(workdir, session):
 
 
 #: Seconds between two progress lines of ``cosmic-ray exec``.
-PROGRESS_SECONDS = 30
+PROGRESS_SECONDS = 25
 
 
 def cosmic_ray(*args, cwd):

@@ -121,3 +121,27 @@ def test_a_zoo_module_is_imported_by_its_path_or_its_dotted_name(tmp_path, monke
     assert (entry.name, entry.layer, entry.module) == ("cell", "memory_cell", "elsewhere_zoo_pkg.entries")
     with pytest.raises(zoo.ZooError, match="no ZOO dict"):
         zoo.load_entries([str(package / "entries.py")])
+
+
+def test_a_long_run_says_what_runs_and_what_is_left_as_it_goes():
+    """The heartbeat of ``layercheck zoo``: while a run goes on, a line per interval with the
+    run's description and its tests done (here an interval of 50 ms instead of 20 s)."""
+    import threading
+    import time
+
+    selection = zoo.Selection(["memory_cell"])
+    selection.total, selection.done = 40, 12
+    lines, lock = [], threading.Lock()
+
+    def write(line):
+        with lock:
+            lines.append(line)
+
+    with zoo._heartbeat(selection, lambda: "entry x (1 of 3; 2 entries left)", write, every=0.05):
+        time.sleep(0.4)
+    count = len(lines)
+    time.sleep(0.2)
+    assert len(lines) == count, "the heartbeat stops with its run"
+    assert count >= 2, lines
+    assert all(line.startswith("  ... entry x (1 of 3; 2 entries left): 12 of 40 tests done, ") for line in lines), lines
+    assert zoo.HEARTBEAT_SECONDS <= 30

@@ -22,6 +22,7 @@ Devices are configured at the start of collection (on every xdist worker, before
 module is imported), which imports TensorFlow once per process.
 """
 
+import os
 import re
 
 import pytest
@@ -35,8 +36,60 @@ LAYER_IMPL_ENV = adapters.LAYER_IMPL_ENV
 profiles.register()
 
 
+#: Set at configure: whether this run asked for layercheck. A project that did not ask gets
+#: nothing from the plugin: no TensorFlow import, no environment or device change, no
+#: Hypothesis profile, no ``device`` parametrization, no matrix.
+_ACTIVE = False
+
+#: The ini key that turns the plugin on for a project (``[tool.pytest.ini_options]``).
+INI_KEY = "layercheck"
+#: The environment variable that turns it on for one run (as ``--layercheck``).
+ACTIVE_ENV = "LAYERCHECK"
+
+#: The options whose use turns the plugin on (dest names).
+_OPTIONS_THAT_ASK = (
+    "layercheck",
+    "layercheck_devices",
+    "layercheck_cpu_devices",
+    "layer_impl",
+    "layercheck_spec",
+    "layercheck_layer",
+    "layercheck_matrix_json",
+    "layercheck_matrix_markdown",
+    "layercheck_tf_log",
+)
+
+
+def is_active(config):
+    """Whether ``config``'s run asked for layercheck: the ini key ``layercheck = true``, the
+    ``--layercheck`` option or any other ``--layercheck-*`` / ``--layer-impl`` option, or the
+    environment variable ``LAYERCHECK=1``."""
+    if os.environ.get(ACTIVE_ENV, "").lower() in ("1", "true", "yes"):
+        return True
+    try:
+        if config.getini(INI_KEY):
+            return True
+    except ValueError:  # the key is not registered (the plugin's addoption did not run)
+        return False
+    namespace = getattr(config, "known_args_namespace", None) or config.option
+    return any(getattr(namespace, dest, None) for dest in _OPTIONS_THAT_ASK)
+
+
 def pytest_addoption(parser):
+    parser.addini(
+        INI_KEY,
+        type="bool",
+        default=False,
+        help="turn the layercheck plugin on for this project (it does nothing for projects that do not ask)",
+    )
     group = parser.getgroup("layercheck", "layercheck: property gate for Keras layers")
+    group.addoption(
+        "--layercheck",
+        action="store_true",
+        default=False,
+        help=f"turn the layercheck plugin on for this run (else: ini '{INI_KEY} = true', any other layercheck "
+        f"option, or env {ACTIVE_ENV}=1); without it the plugin changes nothing",
+    )
     group.addoption(
         "--layercheck-devices",
         default=None,
@@ -100,6 +153,8 @@ def pytest_addoption(parser):
 def pytest_load_initial_conftests(early_config, parser, args):
     # Before the conftests of the command line's folders, which may import Keras: TensorFlow's
     # start-up lines are held back only around its first import.
+    if not is_active(early_config):
+        return
     environment.prepare()
     options = early_config.known_args_namespace
     environment.start_tensorflow(show=_show_tf_log(options.layercheck_tf_log, options.verbose))
@@ -110,22 +165,27 @@ def _show_tf_log(asked, verbosity):
 
 
 def pytest_configure(config):
-    environment.prepare()
-    environment.start_tensorflow(show=_show_tf_log(config.getoption("layercheck_tf_log"), config.getoption("verbose")))
+    global _ACTIVE
+    # Registered for everyone: a copied property file must not fail --strict-markers.
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(*names): the test belongs to these registered layers (a layer's own property file)",
+    )
     config.addinivalue_line(
         "markers",
         "keras_only(reason): the property needs Keras or TensorFlow machinery (tf.function, XLA, dtype "
         "policies, Keras serialization, tf.distribute, Keras optimizers); skipped, with the reason, "
         "for an implementation in another framework",
     )
+    _ACTIVE = is_active(config)
+    if not _ACTIVE:
+        return
+    environment.prepare()
+    environment.start_tensorflow(show=_show_tf_log(config.getoption("layercheck_tf_log"), config.getoption("verbose")))
     if not config.getoption("hypothesis_profile", default=None):
         from hypothesis import settings
 
         settings.load_profile(profiles.default_profile())
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}(*names): the test belongs to these registered layers (a layer's own property file)",
-    )
     _register_specs(config)
     config._layercheck_adapters = _adapters_from(config)  # noqa: SLF001 - pytest's idiom for plugin state
 
@@ -181,6 +241,8 @@ def devices_for_config(config):
 
 
 def pytest_collection(session):
+    if not _ACTIVE:
+        return
     # Before any test module is imported: a module that runs a TF op at import would
     # initialise the runtime and freeze the device layout.
     devices_for_config(session.config)
@@ -188,6 +250,8 @@ def pytest_collection(session):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
+    if not _ACTIVE:
+        return
     for item in items:
         # Reports carry user_properties to the xdist controller, where the matrix is drawn.
         item.user_properties.extend(_junit_properties(item))
@@ -257,12 +321,14 @@ def _skip_what_the_framework_cannot_run(config, items):
 
 
 def pytest_generate_tests(metafunc):
-    if "device" in metafunc.fixturenames:
+    if _ACTIVE and "device" in metafunc.fixturenames:
         run_devices = devices_for_config(metafunc.config)
         metafunc.parametrize("device", run_devices, ids=[device.name for device in run_devices])
 
 
 def pytest_report_header(config):
+    if not _ACTIVE:
+        return []
     table = config._layercheck_adapters  # noqa: SLF001
     lines = []
     for name in registry.names():
@@ -274,15 +340,26 @@ def pytest_report_header(config):
     return lines
 
 
+def _require_active():
+    if not _ACTIVE:
+        pytest.fail(
+            f"layercheck is not turned on for this run: set '{INI_KEY} = true' in [tool.pytest.ini_options] "
+            f"(or pytest.ini), pass --layercheck, or set {ACTIVE_ENV}=1",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def layercheck_devices(request):
     """The logical devices of this run (what the ``device`` parameter ranges over)."""
+    _require_active()
     return devices_for_config(request.config)
 
 
 @pytest.fixture(scope="session")
 def adapter_for(request):
     """``adapter_for(name)``: the adapter of the implementation under test for layer ``name``."""
+    _require_active()
     return lambda name: adapter_for_config(request.config, name)
 
 
@@ -335,13 +412,15 @@ def _junit_properties(item):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if call.when == "teardown" and dict(report.user_properties).get(_LAYERS_PROPERTY):
+    if _ACTIVE and call.when == "teardown" and dict(report.user_properties).get(_LAYERS_PROPERTY):
         count = _count_examples(getattr(item, "hypothesis_statistics", None))
         if count is not None:
             report.user_properties.append(("layercheck_examples", str(count)))
 
 
 def pytest_runtest_logreport(report):
+    if not _ACTIVE:
+        return
     rows = _matrix_rows(report.nodeid, dict(report.user_properties).get(_LAYERS_PROPERTY, ""))
     for row in rows or ():
         _record(row, report)
@@ -375,7 +454,7 @@ def clear_matrix():
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if not MATRIX:
+    if not _ACTIVE or not MATRIX:
         return
     json_path = config.getoption("layercheck_matrix_json", None)
     markdown_path = config.getoption("layercheck_matrix_markdown", None)

@@ -292,6 +292,7 @@ def _pytest_args(properties, *, profile, device_selection, stop_at_first, implem
         "-p", "no:cacheprovider",
         "-q",
         "--tb=short",
+        "--layercheck",
         f"--hypothesis-profile={profile}",
         f"--layercheck-devices={device_selection}",
         # Hypothesis is imported before the first run (to restore its profile afterwards), so
