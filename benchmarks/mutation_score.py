@@ -240,13 +240,14 @@ def run_in_own_group(command, *, cwd, session=None, **popen):
     or an error ends the whole group: the mutant's pytest with it."""
     process = subprocess.Popen(command, cwd=cwd, start_new_session=True, **popen)
     start = time.monotonic()
+    done_before = count_done(session) if session is not None else 0
     try:
         while True:
             try:
                 return process.wait(timeout=PROGRESS_SECONDS)
             except subprocess.TimeoutExpired:
                 if session is not None:
-                    print(progress_line(session, time.monotonic() - start), flush=True)
+                    print(progress_line(session, time.monotonic() - start, done_before), flush=True)
     finally:
         end_group(process)
 
@@ -265,8 +266,20 @@ def end_group(process):
         pass
 
 
-def progress_line(session, elapsed):
-    """``k of N mutants done (killed, survived), elapsed, rate, estimated time left``."""
+def count_done(session):
+    """Mutants with a result in ``session`` (0 for a session not created yet)."""
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    if not Path(session).exists():
+        return 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        return db.num_results
+
+
+def progress_line(session, elapsed, done_before=0):
+    """``k of N mutants done (killed, survived), elapsed, this run's rate, estimated time
+    left``; ``done_before``: the results the session held when this run started (a resumed
+    run's rate counts only its own)."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome
 
@@ -278,11 +291,11 @@ def progress_line(session, elapsed):
         return f"  ... {elapsed:.0f} s (progress unreadable now: {error})"
     survived = sum(result.test_outcome == TestOutcome.SURVIVED for result in results)
     done = len(results)
-    rate = done / elapsed * 60 if elapsed else 0.0
+    rate = (done - done_before) / elapsed * 60 if elapsed else 0.0
     left = (total - done) / rate if rate else float("inf")
     return (
         f"  ... {done} of {total} mutants done ({done - survived} killed or incompetent, {survived} survived); "
-        f"{elapsed / 60:.1f} min, {rate:.1f} per min, about {left:.0f} min left at this rate"
+        f"this run {elapsed / 60:.1f} min, {rate:.1f} per min, about {left:.0f} min left at this rate"
     )
 
 
