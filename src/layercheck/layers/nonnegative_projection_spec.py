@@ -274,6 +274,17 @@ def _bad_basis(basis):
     return BadCall({"basis_vectors": short_repr(basis, 80)}, action)
 
 
+def _output_shape_after_build(basis, built, other):
+    other = other if other != built else built + 1
+
+    def action(adapter):
+        layer = adapter.make(basis.tolist())
+        adapter.build(layer, (2, built))
+        adapter.output_shape(layer, (2, other))
+
+    return BadCall({"basis_vectors": short_repr(basis, 80), "built for n": built, "input shape": (2, other)}, action)
+
+
 ERROR_INPUTS = (
     *(
         ErrorInput(
@@ -287,6 +298,18 @@ ERROR_INPUTS = (
     error_inputs.rank_one_at_build(_arguments),
     error_inputs.rank_one_after_build(_arguments),
     error_inputs.unknown_last_dimension(_arguments),
+    ErrorInput(
+        id="output shape of another last dimension after build",
+        description="compute_output_shape, after build, of inputs whose last dimension is not the built one",
+        strategy=st.builds(
+            lambda basis, built, other: _output_shape_after_build(basis, built, other),
+            lcst.bases(max_k=4, max_d=4),
+            lcst.feature_sizes(max_size=8),
+            lcst.feature_sizes(max_size=8),
+        ),
+        names=("last dimension",),
+        keras_only="compute_output_shape is Keras's layer API",
+    ),
 )
 
 
