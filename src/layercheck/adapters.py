@@ -127,7 +127,7 @@ def parse_impl_specs(specs):
     chosen = {}
     for spec in specs:
         name, sep, target = spec.partition("=")
-        known = registry.names()
+        known = registry.known()
         if not sep or name not in known:
             raise ValueError(f"expected NAME=module:attr with NAME one of {', '.join(known)}, got {spec!r}")
         chosen[name] = target

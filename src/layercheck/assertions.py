@@ -139,22 +139,22 @@ def expect_clear_error(case, claim, action, *names, errors=ARGUMENT_ERRORS):
     fail(case, claim, "no error was raised")
 
 
+#: The rerun command of the test now running, set by the pytest plugin (which knows the run's
+#: options, the implementation under test among them, and where the user started pytest).
+current_rerun = None
+
+
 def rerun_command():
     """The command that reruns the current test exactly (under the same profile)."""
+    if current_rerun:
+        return (
+            f"{current_rerun}  (the same profile replays the same examples; Hypothesis also prints a "
+            "@reproduce_failure blob under the ci and thorough profiles)"
+        )
     node = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
     if not node:
         return "(not running under pytest)"
-    try:
-        from hypothesis import settings
-
-        profile = settings._current_profile  # noqa: SLF001 - Hypothesis has no public getter
-    except Exception:  # pragma: no cover - Hypothesis always has one
-        profile = "ci"
-    return (
-        f"pytest '{node}' -p no:xdist --hypothesis-profile={profile}"
-        "  (the same profile replays the same examples; Hypothesis also prints a "
-        "@reproduce_failure blob under the ci and thorough profiles)"
-    )
+    return f"pytest '{node}' -n 0 (run it from pytest's root directory, with the same options)"
 
 
 def short_repr(value, limit=120):

@@ -54,7 +54,19 @@ def parser():
         "ZOO = {entry_name: (layer NAME, implementation)}; MODULE:NAME reads the dict NAME instead of ZOO",
     )
     zoo_parser.add_argument(
-        "--properties", default=None, metavar="DIR", help="the property directory (default: ./properties)"
+        "--properties",
+        default=None,
+        metavar="DIR",
+        help="the property directory (default: ./properties, else the installed property suite)",
+    )
+    zoo_parser.add_argument(
+        "--spec",
+        dest="specs",
+        action="append",
+        default=[],
+        metavar="module:attr",
+        help="register this layer spec (or list of specs) first, as --layercheck-spec does; the working "
+        "directory's pyproject.toml layercheck_specs and LAYERCHECK_SPECS are registered anyway",
     )
     zoo_parser.add_argument(
         "--hypothesis-profile",
@@ -215,6 +227,7 @@ def _zoo(args):
         keyword=args.keyword,
         log_dir=args.log_dir,
         echo=args.echo,
+        specs=args.specs,
     )
 
 

@@ -24,10 +24,11 @@ module is imported), which imports TensorFlow once per process.
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 
-from layercheck import adapters, devices, environment, matrix, profiles, registry
+from layercheck import adapters, assertions, devices, environment, matrix, profiles, registry
 from layercheck.selection import MARKER, item_layers, run_order
 
 LAYER_IMPL_ENV = adapters.LAYER_IMPL_ENV
@@ -45,6 +46,12 @@ _ACTIVE = False
 INI_KEY = "layercheck"
 #: The environment variable that turns it on for one run (as ``--layercheck``).
 ACTIVE_ENV = "LAYERCHECK"
+#: The ini key that lists a project's specs (``module:attr``), as ``--layercheck-spec`` does.
+SPECS_INI_KEY = "layercheck_specs"
+#: The ini key that keeps the installed property suite out of a project's default collection.
+PROPERTIES_INI_KEY = "layercheck_properties"
+#: The installed property suite (``properties/`` of the repository) as an importable package.
+PROPERTIES_PACKAGE = "layercheck_properties"
 
 #: The options whose use turns the plugin on (dest names).
 _OPTIONS_THAT_ASK = (
@@ -81,6 +88,20 @@ def pytest_addoption(parser):
         type="bool",
         default=False,
         help="turn the layercheck plugin on for this project (it does nothing for projects that do not ask)",
+    )
+    parser.addini(
+        SPECS_INI_KEY,
+        type="linelist",
+        default=[],
+        help="the layer specs of this project, as module:attr (a LayerSpec or a list of them), resolved from "
+        "the root directory; the property suite expands over them",
+    )
+    parser.addini(
+        PROPERTIES_INI_KEY,
+        type="bool",
+        default=True,
+        help="when the project declares specs and pytest runs without paths, collect layercheck's installed "
+        f"property suite ({PROPERTIES_PACKAGE}) with the project's own tests",
     )
     group = parser.getgroup("layercheck", "layercheck: property gate for Keras layers")
     group.addoption(
@@ -177,31 +198,96 @@ def pytest_configure(config):
         "policies, Keras serialization, tf.distribute, Keras optimizers); skipped, with the reason, "
         "for an implementation in another framework",
     )
+    config.addinivalue_line("markers", "device_sensitive: the property runs once per logical device")
     _ACTIVE = is_active(config)
     if not _ACTIVE:
         return
+    # TensorFlow's and Keras's own deprecations (NumPy 2's copy keyword, ...) say nothing about
+    # the layer under test; a layer's own warnings still show.
+    for framework in ("tensorflow", "keras"):
+        config.addinivalue_line("filterwarnings", f"ignore::DeprecationWarning:{framework}.*")
     environment.prepare()
     environment.start_tensorflow(show=_show_tf_log(config.getoption("layercheck_tf_log"), config.getoption("verbose")))
     if not config.getoption("hypothesis_profile", default=None):
         from hypothesis import settings
 
         settings.load_profile(profiles.default_profile())
-    _register_specs(config)
+    declared = _register_specs(config)
     config._layercheck_adapters = _adapters_from(config)  # noqa: SLF001 - pytest's idiom for plugin state
+    if declared:
+        _collect_the_installed_properties(config)
 
 
 def _register_specs(config):
-    """Before any property module is imported (they parametrize over the registry at import)."""
+    """Before any property module is imported (they parametrize over the registry at import).
+    Returns the specs the run declared (entry points, ini, environment, options)."""
+    declared = []
     try:
-        registry.load_entry_points()
-        for target in registry.targets_from_environment() + list(config.getoption("layercheck_spec") or []):
-            registry.load(target)
+        declared += registry.load_entry_points()
     except (ImportError, ValueError, TypeError) as error:
-        raise pytest.UsageError(f"--layercheck-spec: {error}") from error
+        raise pytest.UsageError(f"the layercheck.specs entry points: {error}") from error
+    _root_directory_on_path(config)
+    for where, targets in (
+        (SPECS_INI_KEY, config.getini(SPECS_INI_KEY)),
+        (registry.SPECS_ENV, registry.targets_from_environment()),
+        ("--layercheck-spec", config.getoption("layercheck_spec") or []),
+    ):
+        for target in targets:
+            try:
+                declared += registry.load(target)
+            except (ImportError, ValueError, TypeError) as error:
+                raise pytest.UsageError(f"{where} {target}: {error}") from error
     wanted = config.getoption("layercheck_layer") or ()
     unknown = [name for name in wanted if name not in registry.names()] if wanted else []
     if unknown:
-        raise pytest.UsageError(f"--layercheck-layer: no layer spec named {', '.join(map(repr, unknown))}; registered: {', '.join(registry.names())}")
+        hint = (
+            " (layercheck's own layers join a run that registers other specs through layercheck.layers.specs:SPECS)"
+            if set(unknown) & set(registry.known())
+            else ""
+        )
+        raise pytest.UsageError(
+            f"--layercheck-layer: no layer spec named {', '.join(map(repr, unknown))} in this run; "
+            f"registered: {', '.join(registry.names())}{hint}"
+        )
+    return declared
+
+
+def _root_directory_on_path(config):
+    """``module:attr`` of the ini resolves from the root directory (where the ini is), as a
+    user who names ``my_layers.specs:SPECS`` there expects, wherever pytest was started."""
+    import sys
+
+    root = str(config.rootpath)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def installed_properties():
+    """The directory of the installed property suite (:data:`PROPERTIES_PACKAGE`), or None."""
+    import importlib.util
+    from pathlib import Path
+
+    found = importlib.util.find_spec(PROPERTIES_PACKAGE)
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(next(iter(found.submodule_search_locations))).resolve()
+
+
+def _collect_the_installed_properties(config):
+    """A project that declares specs gets the property suite with its own tests when pytest runs
+    without paths (its ``testpaths`` or the current directory), as if the suite were one of them."""
+    if not config.getini(PROPERTIES_INI_KEY) or config.args_source == pytest.Config.ArgsSource.ARGS:
+        return
+    suite = installed_properties()
+    if suite is None:
+        raise pytest.UsageError(f"layercheck's property suite ({PROPERTIES_PACKAGE}) is not installed: reinstall layercheck")
+    from pathlib import Path
+
+    for arg in config.args:
+        collected = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if collected == suite or suite in collected.parents or collected in suite.parents:
+            return
+    config.args.append(str(suite))
 
 
 def _adapters_from(config):
@@ -257,17 +343,21 @@ def pytest_collection_modifyitems(session, config, items):
         item.user_properties.extend(_junit_properties(item))
     _apply_spec_skips(items)
     _skip_what_the_framework_cannot_run(config, items)
+    # layercheck's own layers' property files, in a project that registers its own layers
+    # instead, are not this run's business.
+    not_registered = set(registry.known()) - set(registry.names())
     layers = set(config.getoption("layercheck_layer") or ())
-    if not layers:
-        return
-
     keep, drop = [], []
     for item in items:
-        (keep if item_layers(item) & layers else drop).append(item)
+        exercised = item_layers(item)
+        wanted = not (exercised and exercised <= not_registered) and (not layers or exercised & layers)
+        (keep if wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    # sorted() is stable: within a file, the file's own order.
-    items[:] = sorted(keep, key=lambda item: run_order(item, layers))
+    if layers:
+        # sorted() is stable: within a file, the file's own order.
+        keep = sorted(keep, key=lambda item: run_order(item, layers))
+    items[:] = keep
 
 
 def _apply_spec_skips(items):
@@ -318,6 +408,56 @@ def _skip_what_the_framework_cannot_run(config, items):
                     pytest.mark.skip(reason=f"the {adapter.framework} adapter supports {adapter.dtypes}, not {dtype}")
                 )
                 break
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not _ACTIVE:
+        yield
+        return
+    assertions.current_rerun = rerun_command(item)
+    try:
+        yield
+    finally:
+        assertions.current_rerun = None
+
+
+def rerun_command(item):
+    """The command that reruns ``item`` exactly, from the directory pytest was started in: the
+    test by a path relative to it (or, for the installed property suite, by its module with
+    ``--pyargs``), the same implementations, specs, CPU split and Hypothesis profile and seed."""
+    import shlex
+
+    config = item.config
+    here = Path(config.invocation_params.dir).resolve()
+    path = Path(item.path).resolve()
+    _, _, inside = item.nodeid.partition("::")
+    words = ["pytest"]
+    suite = installed_properties()
+    if here == path or here in path.parents:
+        words.append(f"{path.relative_to(here).as_posix()}::{inside}")
+    elif suite is not None and suite in path.parents:
+        module = ".".join([PROPERTIES_PACKAGE, *path.relative_to(suite).with_suffix("").parts])
+        words += ["--pyargs", f"{module}::{inside}"]
+    else:
+        words.append(f"{path.as_posix()}::{inside}")
+    words += ["-n", "0"] if config.pluginmanager.hasplugin("xdist") else []
+    if not config.getini(INI_KEY):
+        words.append("--layercheck")
+    for target in registry.targets_from_environment() + list(config.getoption("layercheck_spec") or []):
+        words.append(f"--layercheck-spec={target}")
+    for target in adapters.impl_specs_from_environment() + list(config.getoption("layer_impl") or []):
+        words.append(f"--layer-impl={target}")
+    cpu_devices = config.getoption("layercheck_cpu_devices") or os.environ.get(devices.CPU_DEVICES_ENV)
+    if cpu_devices:
+        words.append(f"--layercheck-cpu-devices={cpu_devices}")
+    from hypothesis import settings
+
+    words.append(f"--hypothesis-profile={settings._current_profile}")  # noqa: SLF001 - no public getter
+    seed = config.getoption("hypothesis_seed", default=None)
+    if seed is not None:
+        words.append(f"--hypothesis-seed={seed}")
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def pytest_generate_tests(metafunc):

@@ -1,7 +1,6 @@
 """The registry of layer specs the generic properties expand over.
 
-The production layers' specs are its first entries (``layercheck.layers.specs``, loaded on
-first use). More come from:
+Specs come from:
 
 * ``register(spec)`` in a test module or a ``conftest.py``;
 * ``--layercheck-spec module:attr`` (repeatable) or ``LAYERCHECK_SPECS`` (the same, separated
@@ -9,7 +8,13 @@ first use). More come from:
 * the ``layercheck.specs`` entry-point group of an installed package (each entry point names
   a spec or a list of specs).
 
-Names are unique; the order is registration order (the production layers first).
+Names are unique; the order is registration order.
+
+layercheck's own three layers (``layercheck.layers.specs``) are what the properties expand over
+when nothing else is registered: the gate of this repository, and a first run of an installed
+layercheck. A project that registers its own specs gets only those; it adds layercheck's layers
+by registering ``layercheck.layers.specs:SPECS`` like any other. :func:`get` finds a production
+layer's spec by name either way (``--layer-impl temperature_softmax=...`` needs no registration).
 """
 
 import importlib
@@ -23,18 +28,22 @@ SPECS_ENV = "LAYERCHECK_SPECS"
 ENTRY_POINT_GROUP = "layercheck.specs"
 
 _SPECS = {}
-_BUILTINS_LOADED = False
+_BUILTINS = {}
 
 
-def _load_builtins():
-    global _BUILTINS_LOADED
-    if _BUILTINS_LOADED:
-        return
-    _BUILTINS_LOADED = True
-    from layercheck.layers.specs import SPECS
+def _builtins():
+    """The production layers' specs by name (imported on first use)."""
+    if not _BUILTINS:
+        from layercheck.layers.specs import SPECS
 
-    for spec in SPECS:
-        _SPECS.setdefault(spec.name, spec)
+        _BUILTINS.update((spec.name, spec) for spec in SPECS)
+    return _BUILTINS
+
+
+def _enumerated():
+    """What the properties expand over: the registered specs, or the production layers' when
+    none is registered."""
+    return _SPECS if _SPECS else _builtins()
 
 
 def register(spec):
@@ -42,8 +51,7 @@ def register(spec):
     under a registered name is a ``ValueError``."""
     if not isinstance(spec, LayerSpec):
         raise TypeError(f"register() takes a layercheck.spec.LayerSpec, got {type(spec).__name__}: {spec!r}")
-    _load_builtins()
-    existing = _SPECS.get(spec.name)
+    existing = _SPECS.get(spec.name) or _builtins().get(spec.name)
     if existing is not None and existing is not spec:
         raise ValueError(f"a spec named {spec.name!r} is already registered ({existing.class_name}); choose another name")
     _SPECS[spec.name] = spec
@@ -57,19 +65,22 @@ def unregister(name):
 
 def get(name):
     """The spec registered as ``name``; a ``ValueError`` lists the known names otherwise."""
-    _load_builtins()
-    try:
-        return _SPECS[name]
-    except KeyError:
-        raise ValueError(f"no layer spec named {name!r}; registered: {', '.join(_SPECS) or '(none)'}") from None
+    found = _SPECS.get(name) or _builtins().get(name)
+    if found is None:
+        raise ValueError(f"no layer spec named {name!r}; known: {', '.join(known())}")
+    return found
+
+
+def known():
+    """Every name :func:`get` finds: the registered specs and the production layers."""
+    return tuple(dict.fromkeys([*_SPECS, *_builtins()]))
 
 
 def specs(*capabilities, gradients=None, without=()):
     """The registered specs having every capability in ``capabilities`` and none in
     ``without``; ``gradients=True`` keeps those with a gradient model, ``False`` those without."""
-    _load_builtins()
     chosen = []
-    for spec in _SPECS.values():
+    for spec in _enumerated().values():
         if not all(spec.has(capability) for capability in capabilities):
             continue
         if any(spec.has(capability) for capability in without):
@@ -118,6 +129,30 @@ def load_entry_points():
 def targets_from_environment():
     """The ``module:attr`` targets of :data:`SPECS_ENV`."""
     return os.environ.get(SPECS_ENV, "").replace(",", " ").split()
+
+
+def targets_from_pyproject(start=None):
+    """The ``layercheck_specs`` of the nearest ``pyproject.toml`` at or above ``start`` (the
+    current directory) that has ``[tool.pytest.ini_options]``, and that file's directory: what
+    pytest would register in that project, for tools that run outside pytest
+    (``layercheck zoo``). ``([], None)`` when there is none."""
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the ini is read by pytest only
+        return [], None
+    directory = Path(start or os.getcwd()).resolve()
+    for candidate in (directory, *directory.parents):
+        path = candidate / "pyproject.toml"
+        if not path.is_file():
+            continue
+        with open(path, "rb") as handle:
+            options = tomllib.load(handle).get("tool", {}).get("pytest", {}).get("ini_options")
+        if options is not None:
+            targets = options.get("layercheck_specs", [])
+            return ([targets] if isinstance(targets, str) else list(targets)), candidate
+    return [], None
 
 
 def _current_directory_first():

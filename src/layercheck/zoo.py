@@ -115,8 +115,11 @@ def load_entries(modules):
             if not (isinstance(value, tuple) and len(value) == 2):
                 raise ZooError(f"{where} must be (layer NAME, implementation), got {value!r}")
             layer, implementation = value
-            if layer not in registry.names():
-                raise ZooError(f"{where} names layer {layer!r}; known: {', '.join(registry.names())}")
+            if layer not in registry.known():
+                raise ZooError(
+                    f"{where} names layer {layer!r}; known: {', '.join(registry.known())} (a project's own "
+                    "layers come from its pyproject's layercheck_specs, LAYERCHECK_SPECS or --spec)"
+                )
             if not callable(implementation) or not hasattr(implementation, "__qualname__"):
                 raise ZooError(f"{where} is not a class or function: {implementation!r}")
             entry = Entry(name, layer, implementation, module.__name__)
@@ -277,17 +280,47 @@ def _claim(report):
 
 
 def default_properties_dir():
-    """``properties/`` in the working directory, else the one beside this checkout's ``src``."""
+    """``properties/`` in the working directory, else the installed property suite
+    (``layercheck_properties``)."""
     here = os.path.join(os.getcwd(), "properties")
     if os.path.isdir(here):
         return here
-    beside = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "properties"))
-    return beside
+    from layercheck.pytest_plugin import installed_properties
+
+    installed = installed_properties()
+    return str(installed) if installed is not None else here
+
+
+def _collection_args(properties):
+    """How pytest is told to collect ``properties``: its path, or for the installed suite outside
+    the working directory its package (``--pyargs``), so that pytest still finds the project's
+    configuration (its ``layercheck_specs``) from the working directory."""
+    from layercheck.pytest_plugin import PROPERTIES_PACKAGE, installed_properties
+
+    installed = installed_properties()
+    here = os.path.realpath(os.getcwd())
+    if installed is not None and os.path.realpath(properties) == str(installed):
+        if os.path.commonpath([here, str(installed)]) != here:
+            return ["--pyargs", PROPERTIES_PACKAGE]
+    return [properties]
+
+
+def register_project_specs(targets=()):
+    """Register the specs a zoo's entries may name: the working directory's project's
+    ``layercheck_specs`` (its ``pyproject.toml``), ``LAYERCHECK_SPECS`` and ``targets``."""
+    project, root = registry.targets_from_pyproject()
+    if root is not None and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    for target in [*project, *registry.targets_from_environment(), *targets]:
+        try:
+            registry.load(target)
+        except (ImportError, ValueError, TypeError) as error:
+            raise ZooError(f"cannot register the spec {target}: {error}") from error
 
 
 def _pytest_args(properties, *, profile, device_selection, stop_at_first, implementation=None, extra=()):
     args = [
-        properties,
+        *_collection_args(properties),
         "-p", "no:xdist",
         "-p", "no:cacheprovider",
         "-q",
@@ -393,6 +426,7 @@ def run(
     log_dir=None,
     echo=False,
     out=None,
+    specs=(),
 ):
     """Run every entry of the zoo ``modules`` and (with ``production``) the production layers;
     print the table to ``out`` (stdout). Returns the exit code: 0 when every entry was caught
@@ -403,6 +437,7 @@ def run(
         print(line, file=out, flush=True)
 
     environment.prepare()
+    environment.start_tensorflow(show=echo)
     # The device split must happen before any zoo module could start TensorFlow's runtime.
     devices.configure()
     properties = os.path.abspath(properties or default_properties_dir())
@@ -410,6 +445,7 @@ def run(
         write(f"layercheck zoo: no property directory {properties} (give --properties)")
         return 2
     try:
+        register_project_specs(specs)
         entries = load_entries(modules)
     except ZooError as error:
         write(f"layercheck zoo: {error}")
