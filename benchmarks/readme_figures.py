@@ -34,6 +34,10 @@ FIGURES = {
     ),
     "gate-time": ("where the gate's time goes", ["benchmarks/gate_walltime.py", "--profile", "ci"]),
     "gradient-cost": ("the cost of a directional gradient check", ["benchmarks/gradient_cost.py"]),
+    "example-lines": (
+        "the lines a user writes per layer in examples/my_layers",
+        ["benchmarks/example_lines.py"],
+    ),
     "torch-port": (
         "the PyTorch port through the gate",
         [
