@@ -548,10 +548,23 @@ def _junit_properties(item):
     ]
 
 
+#: The report of a test's call phase (for fixtures that judge its examples at teardown).
+_CALL_REPORT = pytest.StashKey()
+
+
+def call_passed(item):
+    """Whether ``item``'s call phase ran and passed: a teardown check over its examples says
+    nothing new about a test that already failed, and would only mislead."""
+    report = item.stash.get(_CALL_REPORT, None)
+    return report is not None and report.passed
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if call.when == "call":
+        item.stash[_CALL_REPORT] = report
     if _ACTIVE and call.when == "teardown" and dict(report.user_properties).get(_LAYERS_PROPERTY):
         count = _count_examples(getattr(item, "hypothesis_statistics", None))
         if count is not None:
