@@ -60,6 +60,14 @@ def parser():
         help="the property directory (default: ./properties, else the installed property suite)",
     )
     zoo_parser.add_argument(
+        "--tests",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also run the tests under PATH (repeatable): a project's own layer-specific properties, which "
+        "join the suite for every entry and for the production pass",
+    )
+    zoo_parser.add_argument(
         "--spec",
         dest="specs",
         action="append",
@@ -228,6 +236,7 @@ def _zoo(args):
         log_dir=args.log_dir,
         echo=args.echo,
         specs=args.specs,
+        tests=args.tests,
     )
 
 

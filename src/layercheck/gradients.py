@@ -436,8 +436,9 @@ def check_training_step(adapter, example, *, mode="eager", seed=0, device=None, 
             check(tape.get(name) is not None, case, f"the tape gives a gradient with respect to {name!r}")
         frozen = {name: adapter.weight(layer, name).copy() for name in spec.non_trainable}
         before = {name: adapter.weight(layer, name).astype(np.float64) for name in spec.trainable}
-        optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
-        optimizer.apply_gradients([(tf.constant(tape[name]), v) for name, v in zip(spec.trainable, variables)])
+        if spec.trainable:  # Keras's apply_gradients refuses an empty list
+            optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
+            optimizer.apply_gradients([(tf.constant(tape[name]), v) for name, v in zip(spec.trainable, variables)])
         after = {name: adapter.weight(layer, name).astype(np.float64) for name in spec.trainable}
         for name, value in frozen.items():
             now = adapter.weight(layer, name)

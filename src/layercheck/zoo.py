@@ -318,9 +318,10 @@ def register_project_specs(targets=()):
             raise ZooError(f"cannot register the spec {target}: {error}") from error
 
 
-def _pytest_args(properties, *, profile, device_selection, stop_at_first, implementation=None, extra=()):
+def _pytest_args(properties, *, profile, device_selection, stop_at_first, implementation=None, extra=(), tests=()):
     args = [
         *_collection_args(properties),
+        *tests,
         "-p", "no:xdist",
         "-p", "no:cacheprovider",
         "-q",
@@ -427,6 +428,7 @@ def run(
     echo=False,
     out=None,
     specs=(),
+    tests=(),
 ):
     """Run every entry of the zoo ``modules`` and (with ``production``) the production layers;
     print the table to ``out`` (stdout). Returns the exit code: 0 when every entry was caught
@@ -444,6 +446,8 @@ def run(
     if not os.path.isdir(properties):
         write(f"layercheck zoo: no property directory {properties} (give --properties)")
         return 2
+    # Absolute: with --pyargs (the installed suite), a bare "tests" could name an installed package.
+    tests = [os.path.abspath(path) for path in tests]
     try:
         register_project_specs(specs)
         entries = load_entries(modules)
@@ -456,7 +460,8 @@ def run(
 
     start = time.perf_counter()
     write(
-        f"layercheck zoo: {len(entries)} entries from {len(modules)} module(s); properties {properties}; "
+        f"layercheck zoo: {len(entries)} entries from {len(modules)} module(s); properties {properties}"
+        f"{''.join(' + ' + path for path in tests)}; "
         f"profile {profile}; devices {device_selection}; each entry stops at its first failure"
     )
     outcomes = []
@@ -473,6 +478,7 @@ def run(
                 stop_at_first=True,
                 implementation=f"{entry.layer}={entry.spec}",
                 extra=extra,
+                tests=tests,
             )
             left = len(entries) - index - 1
             outcome = run_once(
@@ -502,7 +508,7 @@ def run(
             selection = Selection(layers, reorder=False)
             selection.outcome = Outcome(name="production", layer=",".join(layers))
             args = _pytest_args(
-                properties, profile=profile, device_selection=device_selection, stop_at_first=False, extra=extra
+                properties, profile=profile, device_selection=device_selection, stop_at_first=False, extra=extra, tests=tests
             )
             write(f"production layers ({', '.join(layers)}): running the same selection unstopped")
             production_outcome = run_once(
