@@ -6,6 +6,8 @@
 * each call is exactly one reference step from the state the previous call left (teacher
   forcing), also for expansive recurrent kernels;
 * ``reset_state()`` restores zeros, and the same sequence then replays the same outputs;
+  ``reset_state`` keeps the variable or replaces it as its table says, and refuses a batch
+  size that is not a positive int;
 * two instances with the same weights keep separate states;
 * outputs lie in [-1, 1], and strictly inside where the pre-activation is moderate;
 * the state is not trainable: no trainable-variable entry, no gradient, and an optimizer
@@ -595,6 +597,80 @@ def test_reset_state_before_the_first_call_sizes_the_state(memory_cell, data):
         claim=f"calls with batch size {early} follow the reference from zeros",
         scale=_scale(example, early_inputs),
     )
+
+
+@pytest.mark.parametrize("mode", TRACED_MODES)
+@given(data=st.data())
+def test_reset_state_keeps_the_variable_or_replaces_it_as_documented(mode, memory_cell, data):
+    """``reset_state`` follows its table: ``reset_state()`` before any state exists leaves none,
+    and the next call creates it with that call's batch size; ``reset_state(batch_size=b)``
+    with the state's own batch size gives zeros of the same shape, and a function traced
+    before it keeps working (the variable is zeroed in place); with another batch size it
+    gives a new zeros state ``(b, units)``."""
+    adapter = memory_cell
+    mode = cases.mode_for(adapter, mode)
+    example = data.draw(cases.examples(LAYER), label="example")
+    batch, n = example.inputs.shape[1:]
+    units = example.args[0]
+    other = data.draw(st.integers(1, 9).filter(lambda b: b != batch), label="another batch size")
+    prop = "reset_state keeps the variable or replaces it as documented"
+    case = Case.of(adapter, prop, None, DTYPE, example, mode=mode, other_batch_size=other)
+    adapter.seed(example.seed)
+    layer = adapter.make(*example.args, dtype=DTYPE, **example.kwargs)
+    adapter.build(layer, (None, n))
+    for name, value in example.weights.items():
+        adapter.assign(layer, name, value)
+    check(getattr(layer, "state", None) is None, case, "built with an unknown batch size, the layer holds no state yet", "a state exists")
+    adapter.method(layer, "reset_state")()
+    check(getattr(layer, "state", None) is None, case, "reset_state() before any state exists leaves none", "a state exists")
+    expected, _ = _reference_sequence(example)
+    scale = _scale(example, example.inputs)
+    outputs, states = _feed(adapter, layer, example.inputs, mode)
+    check(states[0].shape == (batch, units), case, f"the next call creates the state with its batch size: ({batch}, {units})", f"shape {states[0].shape}")
+    assert_close(outputs, expected, case, _tolerance(prop), claim="after reset_state() on no state, the calls follow the reference from zeros", scale=scale)
+    adapter.method(layer, "reset_state")(batch_size=batch)
+    zeros = _state(adapter, layer)
+    check(zeros.shape == (batch, units) and not zeros.any(), case, f"reset_state(batch_size={batch}) on a state of batch size {batch} gives zeros of the same shape", f"shape {zeros.shape}")
+    outputs, _ = _feed(adapter, layer, example.inputs, mode)
+    assert_close(
+        outputs,
+        expected,
+        case,
+        _tolerance(prop),
+        claim=f"after reset_state(batch_size={batch}) the {mode} call traced before it follows the reference from zeros (the state zeroed in place)",
+        scale=scale,
+    )
+    adapter.method(layer, "reset_state")(batch_size=other)
+    replaced = _state(adapter, layer)
+    check(
+        replaced.shape == (other, units) and not replaced.any(),
+        case,
+        f"reset_state(batch_size={other}) on a state of batch size {batch} gives zeros of shape ({other}, {units})",
+        f"shape {replaced.shape}",
+    )
+
+
+@given(
+    batch_size=st.one_of(st.integers(max_value=0), st.sampled_from([2.5, True, "3", [2]])),
+    units=lcst.units(max_units=8),
+)
+def test_reset_state_refuses_a_batch_size_that_is_not_a_positive_int(batch_size, units, memory_cell):
+    """``reset_state(batch_size=...)`` takes ``None`` or a positive int: anything else (not
+    positive, not an integral number, a ``bool``) is a clear ``TypeError`` or ``ValueError``
+    naming ``batch_size``, before the state is touched."""
+    adapter = memory_cell
+    case = Case("MemoryCellLayer", "reset_state refuses a batch size that is not a positive int", params={"batch_size": batch_size, "units": units})
+    layer = adapter.make(units, dtype=DTYPE)
+    adapter.call(layer, np.ones((2, 3), np.float32))
+    held = _state(adapter, layer)
+    expect_clear_error(
+        case,
+        f"reset_state(batch_size={batch_size!r}) raises a clear error naming batch_size",
+        lambda: adapter.method(layer, "reset_state")(batch_size=batch_size),
+        "batch_size",
+    )
+    after = _state(adapter, layer)
+    check(after.shape == held.shape and np.array_equal(after, held), case, "the refused reset leaves the state as it was", f"shape {after.shape}")
 
 # -- 8 ------------------------------------------------------------------------------------
 

@@ -19,7 +19,9 @@ Invariants, one test each:
 7. a freshly built layer (default initializer) is alive: some coefficient is positive;
 8. relu at exactly 0 has value 0 and gradient 0 (constructed exact zeros, checked exactly;
    the core is :mod:`layercheck.layers.nonnegative_projection_checks`);
-9. a basis entry beyond the compute dtype's range is a clear error.
+9. a basis entry beyond the compute dtype's range is a clear error;
+10. a basis of bools or complex numbers, or with an entry beyond the variable dtype's range, is
+    a clear error.
 
 The generic properties (every dtype, mode and device, gradients, round trips, argument checks
 from the spec's error inputs) run this layer from its spec,
@@ -593,4 +595,37 @@ def test_a_basis_entry_beyond_the_compute_dtype_is_rejected(nonnegative_projecti
         f"a basis entry of {sign * magnitude!r} under mixed_float16 raises a clear error",
         lambda: nonnegative_projection.make(basis, dtype="mixed_float16"),
         "basis_vectors",
+    )
+
+
+# -- 10 ------------------------------------------------------------------------------------------
+
+
+@given(
+    kind=st.sampled_from(["bool", "complex", "beyond float32"]),
+    k=st.integers(1, 3),
+    d=st.integers(1, 3),
+    magnitude=st.floats(min_value=3.5e38, max_value=1e300),
+)
+def test_a_basis_of_bools_complex_numbers_or_entries_beyond_the_variable_dtype_is_rejected(nonnegative_projection, kind, k, d, magnitude):
+    """A basis of ``bool`` or complex entries (not real numbers), or a float32 layer's basis with
+    an entry beyond float32's largest finite value (inf once stored), is refused at
+    construction with a clear ``TypeError`` or ``ValueError`` naming the basis; float32's
+    largest finite value itself is valid."""
+    if kind == "bool":
+        basis = np.ones((k, d), dtype=bool)
+    elif kind == "complex":
+        basis = np.ones((k, d), dtype=np.complex128)
+    else:
+        basis = np.ones((k, d), dtype=np.float64)
+        basis[-1, -1] = magnitude
+        largest = np.ones((k, d), dtype=np.float64)
+        largest[-1, -1] = float(np.finfo(np.float32).max)
+        nonnegative_projection.make(largest, dtype="float32")  # float32's largest: valid
+    case = Case("NonNegativeProjection", "a basis that is not real or that float32 cannot hold is rejected", params={"kind": kind, "shape": (k, d), "entry": magnitude if kind == "beyond float32" else None})
+    expect_clear_error(
+        case,
+        f"a basis of {kind} entries raises a clear error naming the basis" if kind != "beyond float32" else f"a basis entry of {magnitude!r} in a float32 layer raises a clear error naming the basis",
+        lambda: nonnegative_projection.make(basis, dtype="float32"),
+        "basis",
     )

@@ -25,7 +25,8 @@ test_execution_modes.py checks that the three modes agree on every example):
 13. a temperature assigned below the floor gets a zero gradient;
 14. at extreme logits (up to float32's largest finite value) and temperatures down to the
     floor, the gradient is finite and equals the reference VJP;
-15. a floor or a temperature that the dtype policy cannot hold is a clear error.
+15. a floor or a temperature that the dtype policy cannot hold is a clear error;
+16. an infinite logit counts as the largest finite value, and a NaN logit stays in its row.
 
 The cores of 11 to 13 are in :mod:`layercheck.layers.temperature_softmax_checks`; the generic
 properties (every dtype, mode and device, gradients, round trips, argument checks from the
@@ -695,3 +696,50 @@ def test_a_floor_or_temperature_the_dtype_cannot_hold_is_rejected(temperature_so
             lambda: temperature_softmax.make(num_classes, initial_temperature=initial, dtype=dtype),
             "initial_temperature",
         )
+
+
+# -- 16: infinite and NaN logits ----------------------------------------------------------------
+
+
+@given(data=st.data())
+def test_infinite_logits_are_clipped_and_a_nan_stays_in_its_row(temperature_softmax, data):
+    """``+-inf`` logits are clipped to the compute dtype's largest finite value before the
+    shift: the outputs are exactly those of the clipped logits, finite. A NaN logit gives NaN
+    in its own row only: every other row is exactly what it is without it."""
+    adapter = temperature_softmax
+    example = data.draw(cases.examples(LAYER), label="example")
+    mode = cases.mode_for(adapter, data.draw(st.sampled_from(("eager", "function")), label="mode"))
+    inputs = example.inputs.astype(np.float32)
+    rows = inputs.reshape(-1, inputs.shape[-1])
+    row = data.draw(st.integers(0, len(rows) - 1), label="row")
+    column = data.draw(st.integers(0, rows.shape[1] - 1), label="column")
+    sign = data.draw(st.sampled_from([1.0, -1.0]), label="sign of the infinity")
+    largest = np.finfo(np.float32).max
+    case = Case.of(adapter, "infinite logits are clipped and a NaN stays in its row", None, "float32", example, mode=mode, row=row, column=column, sign=sign)
+    layer = cases.make_layer(adapter, example, "float32")
+
+    def outputs_for(changed_rows):
+        return adapter.call(layer, changed_rows.reshape(inputs.shape), mode).reshape(rows.shape)
+
+    infinite, clipped = rows.copy(), rows.copy()
+    infinite[row, column] = sign * np.inf
+    clipped[row, column] = sign * largest
+    got, expected = outputs_for(infinite), outputs_for(clipped)
+    check(np.isfinite(got).all(), case, f"the logit {sign * np.inf} gives finite outputs", f"non-finite at {np.argwhere(~np.isfinite(got))[:3].tolist()}")
+    check(
+        np.array_equal(got, expected),
+        case,
+        f"the logit {sign * np.inf} gives exactly the outputs of {sign * largest:.9g}, the largest finite float32",
+        f"largest difference {np.max(np.abs(got - expected))}",
+    )
+    with_nan = rows.copy()
+    with_nan[row, column] = np.nan
+    got, clean = outputs_for(with_nan), outputs_for(rows)
+    check(np.isnan(got[row]).all(), case, "a NaN logit gives NaN in every entry of its row", f"row {row}: {got[row]}")
+    others = np.arange(len(rows)) != row
+    check(
+        np.array_equal(got[others], clean[others]),
+        case,
+        "a NaN logit leaves every other row exactly as it is without it",
+        f"{int((got[others] != clean[others]).sum())} entries differ",
+    )
