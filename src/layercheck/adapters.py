@@ -38,6 +38,7 @@ def load_factory(spec):
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"an implementation is given as 'module:attr', got {spec!r}")
+    registry.current_directory_first()
     module = importlib.import_module(module_name)
     try:
         factory = module

@@ -102,7 +102,7 @@ def load(target):
     module_name, sep, attr = str(target).partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"a spec is given as 'module:attr', got {target!r}")
-    _current_directory_first()
+    current_directory_first()
     module = importlib.import_module(module_name)
     value = module
     try:
@@ -155,7 +155,9 @@ def targets_from_pyproject(start=None):
     return [], None
 
 
-def _current_directory_first():
+def current_directory_first():
+    """Put the working directory on ``sys.path`` (``module:attr`` given on a command line
+    resolves from where the user runs, as ``python -m`` would)."""
     import sys
 
     here = os.getcwd()
