@@ -99,7 +99,7 @@ def test_save_weights_and_load_weights_give_identical_outputs(layer_name, device
 @profiles.scaled(0.2, "each example traces and writes a SavedModel and loads it (about half a second)")
 @given(data=st.data())
 def test_export_serves_identical_outputs(layer_name, adapter_for, data):
-    """The SavedModel from ``model.export()`` serves the original model's outputs (a stateful
+    """The SavedModel from ``model.export()`` serves the traced original model's outputs, bit for bit (a stateful
     layer exported after ``reset_state``: the export carries the state it holds)."""
     example = data.draw(registry.get(layer_name).round_trips(), label="example")
     serialization.export_round_trip(adapter_for(layer_name), example)
