@@ -218,14 +218,13 @@ class KerasAdapter(Adapter):
     def output_shape(self, layer, input_shape):
         """What the implementation says its output shape is for ``input_shape``: its
         ``compute_output_shape``, or, for an implementation that does not define one (it is
-        optional in Keras 3), the shape of ``compute_output_spec``: what a symbolic call (a
-        functional model) infers."""
+        optional in Keras 3), the shape of a symbolic call: what a functional model infers,
+        after Keras's checks of the ``input_spec``."""
         import keras
 
         if type(layer).compute_output_shape is not keras.layers.Layer.compute_output_shape:
             return tuple(layer.compute_output_shape(tuple(input_shape)))
-        symbolic = keras.KerasTensor(tuple(input_shape), dtype=layer.compute_dtype)
-        return tuple(layer.compute_output_spec(symbolic).shape)
+        return tuple(layer(keras.KerasTensor(tuple(input_shape), dtype=layer.compute_dtype)).shape)
 
     def tracing_count(self, layer, mode):
         """How often the traced call of ``layer`` in ``mode`` has been traced."""

@@ -184,6 +184,22 @@ class LayerSpec:
                 f"LayerSpec {self.name!r} is stateful: state= must name one of its non-trainable weights "
                 f"{self.non_trainable}, got {self.state!r}"
             )
+        if self.gradient is not None:
+            from layercheck.gradients import GradientModel
+
+            # KINKS says what the gradient model does: finite differences step over the kinks
+            # its near_kinks reports. Either without the other is a spec that contradicts itself.
+            finds_kinks = type(self.gradient).near_kinks is not GradientModel.near_kinks
+            if (KINKS in self.capabilities) != finds_kinks:
+                raise ValueError(
+                    f"LayerSpec {self.name!r}: "
+                    + (
+                        "declares KINKS but its gradient model does not override near_kinks (finite differences "
+                        "would step across the kinks)"
+                        if KINKS in self.capabilities
+                        else "its gradient model reports kinks (near_kinks) but the spec does not declare KINKS"
+                    )
+                )
         for field in ("examples", "reference"):
             if not callable(getattr(self, field)):
                 raise TypeError(f"LayerSpec {self.name!r}: {field} must be callable, got {getattr(self, field)!r}")

@@ -307,7 +307,9 @@ ERROR_INPUTS = (
             lcst.feature_sizes(max_size=8),
             lcst.feature_sizes(max_size=8),
         ),
-        names=("last dimension",),
+        # "axis -1": Keras's own InputSpec message, what an implementation without
+        # compute_output_shape gives through a symbolic call (it names the last axis).
+        names=("last dimension", "axis -1"),
         keras_only="compute_output_shape is Keras's layer API",
     ),
 )

@@ -113,12 +113,15 @@ class Gradients(GradientModel):
         return {"inputs": d_inputs, "temperature": d_temperature}
 
     def vjp_scales(self, point, cotangent, decisions=None, dtype="float64"):
-        """``p * (|g| + sum |g| p) / T`` for the inputs; for ``T`` the sum of that times
-        ``|z| + |x| / T``. ``dL/dT = -sum(dL/dx * (x - max x)) / T`` equals
-        ``-sum(dL/dx * x) / T`` (each row of ``dL/dx`` sums to zero), and a correct layer may sum
-        either: the first rounds by ``eps`` times the sum with ``|z|``, the second with
-        ``|x| / T``, which does not vanish on a row of equal logits where ``z`` does. Every
-        probability carries the underflow: one flushed to zero errs by up to ``tiny * |g| / T``."""
+        """``p * (|g| + sum |g| p) / T`` for the inputs; for ``T`` the sum of that times ``|z|``
+        (``dL/dT = -sum(dL/dx * z)``). Every probability carries the underflow: one flushed to
+        zero errs by up to ``tiny * |g| / T`` in the gradient.
+
+        Not ``|x| / T``: ``-sum(dL/dx * x) / T`` is the same number in exact arithmetic, but a
+        layer that sums it did not shift before dividing, which the contract forbids (decision 3
+        of docs/temperature_softmax.md) and five other properties refuse; scaled by ``|x| / T``
+        the tolerance would pass errors of hundreds on rows of large equal logits whose exact
+        ``dL/dT`` a shifting layer gives to the last bit (tests/zoo/equivalents.py)."""
         g = np.abs(np.asarray(cotangent, dtype=np.float64))
         floor = underflow(dtype)
         x, min_temperature = point.inputs, point.constants["min_temperature"]
@@ -126,8 +129,7 @@ class Gradients(GradientModel):
         p = reference.temperature_softmax(x, point.weights["temperature"], min_temperature) + floor
         z = np.abs(x - x.max(axis=-1, keepdims=True)) / t_eff
         d_inputs = p * (g + np.sum(g * p, axis=-1, keepdims=True)) / t_eff + floor
-        summed = z + np.abs(x) / t_eff
-        return {"inputs": d_inputs, "temperature": np.float64(np.sum(d_inputs * summed) + floor)}
+        return {"inputs": d_inputs, "temperature": np.float64(np.sum(d_inputs * z) + floor)}
 
     def difference_scale(self, point):
         """``p * (1 + (|x| + |max x|) / T)`` plus its row sum times ``p``: exp turns an error in
