@@ -29,3 +29,14 @@ def test_every_class_is_reachable(class_name):
         settings=settings(database=None, phases=[Phase.generate], max_examples=2000),
     )
     assert found["class_name"] == class_name
+
+
+@given(lcst.initializer_configs(min_rank=1))
+def test_initializers_of_vectors_initialize_vectors(config):
+    values = keras.initializers.get(config)((4,))
+    assert tuple(values.shape) == (4,)
+
+
+def test_a_min_rank_below_one_is_refused():
+    with pytest.raises(ValueError, match="min_rank must be an integer >= 1, got 0"):
+        lcst.initializer_configs(min_rank=0)

@@ -43,14 +43,20 @@ def projection_weights(n: int, k: int, dtype: Any = "float32") -> st.SearchStrat
 INITIALIZER_CLASSES = ("Zeros", "Ones", "GlorotNormal", "HeUniform", "LecunNormal", "Orthogonal")
 
 
-def initializer_configs() -> st.SearchStrategy[dict]:
+def initializer_configs(min_rank=2) -> st.SearchStrategy[dict]:
     """Keras initializers as their serialized configs (plain JSON, the form ``get_config``
     stores them in): a parameter-free class, or ``RandomNormal`` / ``RandomUniform`` with
     drawn parameters; ``seed`` is always ``None`` (the layer's RNG is seeded per example).
 
+    ``min_rank``: the smallest rank of the weights they initialize; below 2, ``Orthogonal``
+    (which refuses vectors) is left out.
+
     ``keras.initializers.serialize(keras.initializers.get(config)) == config``.
     Shrinks towards ``Zeros``.
     """
+    if isinstance(min_rank, bool) or not isinstance(min_rank, int) or min_rank < 1:
+        raise ValueError(f"min_rank must be an integer >= 1, got {min_rank!r}")
+    classes = INITIALIZER_CLASSES if min_rank >= 2 else tuple(name for name in INITIALIZER_CLASSES if name != "Orthogonal")
 
     def serialized(class_name, config):
         return {"module": "keras.initializers", "class_name": class_name, "config": config, "registered_name": None}
@@ -65,7 +71,7 @@ def initializer_configs() -> st.SearchStrategy[dict]:
 
     scales = st.floats(1e-3, 10.0, allow_nan=False, allow_infinity=False)
     return st.one_of(
-        st.sampled_from(INITIALIZER_CLASSES).map(parameter_free),
+        st.sampled_from(classes).map(parameter_free),
         st.builds(lambda mean, stddev: serialized("RandomNormal", {"seed": None, "mean": mean, "stddev": stddev}),
                   st.floats(-1.0, 1.0, allow_nan=False), scales),
         scales.map(lambda bound: serialized("RandomUniform", {"seed": None, "minval": -bound, "maxval": bound})),

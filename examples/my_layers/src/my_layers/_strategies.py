@@ -7,9 +7,9 @@ from layercheck import strategies as lcst
 
 
 def initializers_of_vectors():
-    """``lcst.initializer_configs()`` without ``Orthogonal``, which refuses 1-D shapes (every
-    weight here is a vector for a single axis)."""
-    return lcst.initializer_configs().filter(lambda config: config["class_name"] != "Orthogonal")
+    """Initializers of the weights here, all vectors over a single axis (``Orthogonal``, which
+    refuses them, left out)."""
+    return lcst.initializer_configs(min_rank=1)
 
 
 def log_uniform(low_exponent, high_exponent):
