@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/pytest_walltime.py [--env NAME=VALUE ...] -- PYTEST-ARGS...
 
-Prints the command, the machine (cores), the wall time and pytest's summary counts (passed,
-failed, skipped, xfailed, errors); exits with pytest's exit code. The figures of the README's
+Prints the command, the machine (cores), the wall time, pytest's summary counts (passed,
+failed, skipped, xfailed, errors) and every failing test; ``--log`` (or
+``LAYERCHECK_WALLTIME_LOG``) keeps pytest's whole output; exits with pytest's exit code. The figures of the README's
 "whole suite" and "PyTorch port" blocks come from here (through ``benchmarks/readme_figures.py``).
 """
 
@@ -22,6 +23,7 @@ _COUNT = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|desel
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="set for the run")
+    parser.add_argument("--log", default=os.environ.get("LAYERCHECK_WALLTIME_LOG"), help="also write pytest's whole output here")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: pytest's arguments")
     args = parser.parse_args(argv)
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
@@ -44,6 +46,12 @@ def main(argv=None):
     print(f"machine: {os.cpu_count()} cores")
     print(f"wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
     print(f"outcome: {counts}; exit code {result.returncode}")
+    for line in lines:
+        if line.startswith(("FAILED ", "ERROR ")):
+            print(f"  {line[:300]}")
+    if args.log:
+        with open(args.log, "w", encoding="utf-8") as handle:
+            handle.write(result.stdout + result.stderr)
     return result.returncode
 
 
