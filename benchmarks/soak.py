@@ -32,7 +32,7 @@ def one_run(seed, profile, workers, extra):
         command = [
             sys.executable, "-m", "pytest", "properties", "-n", workers, "-q", "-p", "no:cacheprovider",
             f"--hypothesis-profile={profile}", f"--hypothesis-seed={seed}", f"--layercheck-matrix-json={matrix_path}",
-            "-W", "ignore::pytest.PytestUnraisableExceptionWarning", *extra,
+            *extra,
         ]  # fmt: skip
         env = {key: value for key, value in os.environ.items() if key != "CI"}
         start = time.perf_counter()

@@ -22,6 +22,7 @@ Devices are configured at the start of collection (on every xdist worker, before
 module is imported), which imports TensorFlow once per process.
 """
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -262,8 +263,10 @@ def _root_directory_on_path(config):
         sys.path.insert(0, root)
 
 
+@functools.cache
 def installed_properties():
-    """The directory of the installed property suite (:data:`PROPERTIES_PACKAGE`), or None."""
+    """The directory of the installed property suite (:data:`PROPERTIES_PACKAGE`), or None
+    (looked up once: every test's rerun line asks)."""
     import importlib.util
     from pathlib import Path
 
