@@ -3,8 +3,8 @@
 The plugin is a ``pytest11`` entry point, so it loads in every pytest run of the environment.
 A project of its own (a temporary folder with its own ``pyproject.toml``) runs its tests with
 the plugin loaded but not turned on: no TensorFlow import, no environment variable set, its
-own Hypothesis settings, its own ``device`` fixture, and the layercheck markers known to
-``--strict-markers``. The same project with ``--layercheck`` gets the plugin (the control).
+own Hypothesis settings, its own ``device`` fixture, an unfrozen garbage collector, and the
+layercheck markers known to ``--strict-markers``. The same project with ``--layercheck`` gets the plugin (the control).
 """
 
 import os
@@ -13,6 +13,7 @@ import sys
 import textwrap
 
 PROJECT_TEST = '''
+import gc
 import os
 import sys
 
@@ -27,6 +28,7 @@ def test_nothing_of_layercheck_reached_this_process():
         assert name not in os.environ, name
     assert settings.default.max_examples == 100
     assert settings.default.deadline is not None
+    assert gc.get_freeze_count() == 0, "the heap was frozen"
 
 
 def test_our_own_device_fixture_is_ours(device):
