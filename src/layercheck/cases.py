@@ -54,15 +54,8 @@ class Example:
 
 
 def examples(layer, **options):
-    """The strategy of :class:`Example` of the layer named ``layer`` (its spec's ``examples``).
-
-    Each drawn example emits a Hypothesis event per region of the spec it lies in
-    (:class:`~layercheck.spec.Region`), so ``--hypothesis-show-statistics`` and the plugin's
-    summary show which parts of the documented domain a run reached.
-    """
-    spec = registry.get(layer)
-    strategy = spec.examples(**options)
-    return strategy.map(spec.note_regions) if spec.regions else strategy
+    """The strategy of :class:`Example` of the layer named ``layer`` (its spec's ``examples``)."""
+    return registry.get(layer).examples(**options)
 
 
 def with_initializers(draw, example, names):

@@ -22,7 +22,7 @@ from layercheck import strategies as lcst
 from layercheck.assertions import check
 from layercheck.cases import Example
 from layercheck.gradients import GradientModel, Point, event, underflow
-from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec, Region
+from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
 from reference import temperature_softmax as reference
 
 NAME = "temperature_softmax"
@@ -39,49 +39,35 @@ JACOBIAN_LIVE_Z = 700.0
 # -- examples -----------------------------------------------------------------------------------
 
 
-#: The smallest floor the layer accepts in every gate policy (float32 math): below it ``dL/dT``
-#: is NaN under XLA, and the layer rejects it (``reference.smallest_floor``).
-SMALLEST_FLOOR = reference.smallest_floor("float32")
-LARGEST_TEMPERATURE = 1e3
-
-
 @st.composite
-def examples(draw, *, max_rank=3, logits=None, features=None, floors=True):
-    """Ranks 2 to ``max_rank``, logits up to 30 (``logits(shape)`` replaces them); a third of the
-    examples at the default floor, a third below it and a third above, log-uniform over every
-    floor the gate's policies accept (7.8e-19 to 1e3: a bug that shows only at another floor is
-    still a bug); temperatures log-uniform from the floor to 1e3, about a quarter at the floor. ``floors=False`` keeps the default floor (for properties that pin their own);
-    ``features``: a strategy of the last axis' width (then the inputs are (batch, width),
-    batch 1 to 3)."""
+def examples(draw, *, max_rank=3, logits=None, features=None):
+    """Ranks 2 to ``max_rank``, logits up to 30 (``logits(shape)`` replaces them), temperatures
+    log-uniform in [1e-3, 1e3] with one in ten at the floor; ``features``: a strategy of the
+    last axis' width (then the inputs are (batch, width), batch 1 to 3)."""
     if features is not None:
         shape = (draw(st.integers(1, 3), label="batch"), draw(features, label="features"))
     else:
         shape = draw(lcst.input_shapes(min_rank=2, max_rank=max_rank))
     values = draw(logits(shape) if logits is not None else lcst.logits(shape))
-    kwargs = {}
-    floor = DEFAULT_MIN_TEMPERATURE
-    # A third each: the default floor, one below it, one above it (sampled_from, not booleans:
-    # Hypothesis's first examples are its simplest, and a 25-example run must reach all three).
-    where = draw(st.sampled_from(("default", "below", "above")), label="floor")
-    if floors and where != "default":
-        low, high = (SMALLEST_FLOOR, DEFAULT_MIN_TEMPERATURE) if where == "below" else (DEFAULT_MIN_TEMPERATURE, LARGEST_TEMPERATURE)
-        floor = kwargs["min_temperature"] = draw(lcst.temperatures(low, high), label="min_temperature")
-    # temperatures() puts one in ten at the floor; one in five more here, so a run of 25 reaches it.
-    at_the_floor = draw(st.integers(0, 4), label="at the floor") == 4
-    temperature = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE))
-    kwargs = {"initial_temperature": floor if at_the_floor else temperature, **kwargs}
-    return Example(NAME, (shape[-1],), kwargs, values, {}, draw(lcst.seeds()))
+    temperature = draw(lcst.temperatures())
+    return Example(NAME, (shape[-1],), {"initial_temperature": temperature}, values, {}, draw(lcst.seeds()))
+
+
+#: The round trips draw the floor from here up: far below the default 1e-3, down to where
+#: float32 still holds it as a normal number (the layer rejects floors below 1.2e-38).
+SMALLEST_FLOOR = 1e-30
+LARGEST_TEMPERATURE = 1e3
 
 
 @st.composite
 def round_trip_examples(draw):
-    """The examples' floors, and a trained temperature that differs from the initial one (so a
+    """The floor drawn too, and a trained temperature that differs from the initial one (so a
     weight that is not loaded, or an initial value that is not in the config, shows)."""
     example = draw(examples())
-    floor = example.kwargs.get("min_temperature", DEFAULT_MIN_TEMPERATURE)
+    floor = draw(lcst.temperatures(SMALLEST_FLOOR, LARGEST_TEMPERATURE), label="min_temperature")
     initial = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE), label="initial_temperature")
     trained = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE), label="trained temperature")
-    return dataclasses.replace(example, kwargs={**example.kwargs, "initial_temperature": initial}, weights={"temperature": trained})
+    return dataclasses.replace(example, kwargs={"initial_temperature": initial, "min_temperature": floor}, weights={"temperature": trained})
 
 
 # -- the reference on what the layer saw --------------------------------------------------------
@@ -296,34 +282,6 @@ def after_training(adapter, layer, example, case):
     check(adapter.weight(layer, "temperature") >= floor, case, "the temperature stays at or above its floor")
 
 
-
-def _floor(example):
-    return example.kwargs.get("min_temperature", DEFAULT_MIN_TEMPERATURE)
-
-
-def _tied_maximum(example):
-    rows = dtypes.rows(example.inputs)
-    return bool(np.any(np.sum(rows == rows.max(axis=-1, keepdims=True), axis=-1) > 1))
-
-
-#: The parts of each argument's documented domain (docs/temperature_softmax.md) the examples reach.
-REGIONS = (
-    Region("min_temperature", "the default 1e-3", lambda e: "min_temperature" not in e.kwargs),
-    Region("min_temperature", "below the default", lambda e: _floor(e) < DEFAULT_MIN_TEMPERATURE),
-    Region("min_temperature", "below 1e-9", lambda e: _floor(e) < 1e-9),
-    Region("min_temperature", "above the default", lambda e: _floor(e) > DEFAULT_MIN_TEMPERATURE),
-    Region("initial_temperature", "at the floor", lambda e: e.kwargs["initial_temperature"] == _floor(e)),
-    Region("initial_temperature", "below 1", lambda e: e.kwargs["initial_temperature"] < 1.0),
-    Region("initial_temperature", "above 10", lambda e: e.kwargs["initial_temperature"] > 10.0),
-    Region("inputs", "rank 2", lambda e: e.inputs.ndim == 2),
-    Region("inputs", "rank 3", lambda e: e.inputs.ndim == 3),
-    Region("inputs", "one class", lambda e: e.inputs.shape[-1] == 1),
-    Region("inputs", "more than 16 classes", lambda e: e.inputs.shape[-1] > 16),
-    Region("inputs", "a row with a tied maximum", _tied_maximum),
-    Region("inputs", "logits beyond 10 in magnitude", lambda e: float(np.max(np.abs(e.inputs), initial=0.0)) > 10.0),
-)
-
-
 SPEC = LayerSpec(
     name=NAME,
     factory="layercheck.layers.temperature_softmax:TemperatureSoftmax",
@@ -339,5 +297,4 @@ SPEC = LayerSpec(
     after_training=after_training,
     defaults={"initial_temperature": 1.0, "min_temperature": 1e-3},
     docs="docs/temperature_softmax.md",
-    regions=REGIONS,
 )
