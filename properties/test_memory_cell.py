@@ -111,6 +111,18 @@ def _state(adapter, layer):
     return adapter.weight(layer, "state")
 
 
+def _reset_to_zeros(adapter, layer, batch_size, units, case, claim):
+    """``reset_state(batch_size=...)``, then check that the state is zeros of ``(batch_size, units)``."""
+    adapter.method(layer, "reset_state")(batch_size=batch_size)
+    state = _state(adapter, layer)
+    check(
+        state.shape == (batch_size, units) and not state.any(),
+        case,
+        claim,
+        f"shape {state.shape}, largest |value| {np.abs(state).max() if state.size else 0}",
+    )
+
+
 def _float32(array):
     return np.asarray(array, dtype=np.float32)
 
@@ -532,14 +544,7 @@ def test_batch_size_change_is_a_clear_error_until_reset(memory_cell, data):
         "the rejected call leaves the state as it was",
         f"shape {unchanged.shape} (was {held.shape})",
     )
-    adapter.method(layer, "reset_state")(batch_size=new_batch)
-    reset = _state(adapter, layer)
-    check(
-        reset.shape == (new_batch, units) and not reset.any(),
-        case,
-        f"after reset_state(batch_size={new_batch}) the state is zeros of shape ({new_batch}, {units})",
-        f"shape {reset.shape}, largest |value| {np.abs(reset).max() if reset.size else 0}",
-    )
+    _reset_to_zeros(adapter, layer, new_batch, units, case, f"after reset_state(batch_size={new_batch}) the state is zeros of shape ({new_batch}, {units})")
     outputs, _ = _feed(adapter, layer, new_inputs, "eager")
     expected, _ = _reference_sequence(example, new_inputs)
     assert_close(
@@ -628,9 +633,7 @@ def test_reset_state_keeps_the_variable_or_replaces_it_as_documented(mode, memor
     outputs, states = _feed(adapter, layer, example.inputs, mode)
     check(states[0].shape == (batch, units), case, f"the next call creates the state with its batch size: ({batch}, {units})", f"shape {states[0].shape}")
     assert_close(outputs, expected, case, _tolerance(prop), claim="after reset_state() on no state, the calls follow the reference from zeros", scale=scale)
-    adapter.method(layer, "reset_state")(batch_size=batch)
-    zeros = _state(adapter, layer)
-    check(zeros.shape == (batch, units) and not zeros.any(), case, f"reset_state(batch_size={batch}) on a state of batch size {batch} gives zeros of the same shape", f"shape {zeros.shape}")
+    _reset_to_zeros(adapter, layer, batch, units, case, f"reset_state(batch_size={batch}) on a state of batch size {batch} gives zeros of the same shape")
     outputs, _ = _feed(adapter, layer, example.inputs, mode)
     assert_close(
         outputs,
@@ -640,14 +643,7 @@ def test_reset_state_keeps_the_variable_or_replaces_it_as_documented(mode, memor
         claim=f"after reset_state(batch_size={batch}) the {mode} call traced before it follows the reference from zeros (the state zeroed in place)",
         scale=scale,
     )
-    adapter.method(layer, "reset_state")(batch_size=other)
-    replaced = _state(adapter, layer)
-    check(
-        replaced.shape == (other, units) and not replaced.any(),
-        case,
-        f"reset_state(batch_size={other}) on a state of batch size {batch} gives zeros of shape ({other}, {units})",
-        f"shape {replaced.shape}",
-    )
+    _reset_to_zeros(adapter, layer, other, units, case, f"reset_state(batch_size={other}) on a state of batch size {batch} gives zeros of shape ({other}, {units})")
 
 
 @given(
