@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import gate_output
 from tests.zoo.equivalents import EQUIVALENT, REFUSED_BY_THE_CONTRACT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ def _gate(layer, implementation):
 @pytest.mark.parametrize(("layer", "implementation"), EQUIVALENT.values(), ids=EQUIVALENT.keys())
 def test_a_correct_implementation_written_differently_passes_the_gate(layer, implementation):
     result = _gate(layer, implementation)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert result.returncode == 0, gate_output.report(result)
 
 
 @pytest.mark.timeout(1800)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from layercheck import adapters, registry, vectors
+from tests import gate_output
 
 pytest.importorskip("torch", reason="PyTorch is not installed: install the port-torch extra (README, command 2)")
 
@@ -47,8 +48,8 @@ def run_gate(implementations, *extra):
 
 def test_the_port_passes_the_gate():
     result = run_gate(PORT, "-rs")
+    assert result.returncode == 0, gate_output.report(result)
     tail = result.stdout[-6000:]
-    assert result.returncode == 0, tail
     assert "(PyTorch)" in result.stdout, "the header names the PyTorch implementations under test"
     assert " passed" in tail and "failed" not in tail.splitlines()[-1]
     # The Keras-only properties are skipped with their reason, not silently passed.

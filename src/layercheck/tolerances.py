@@ -94,6 +94,15 @@ PROPERTY_OVERRIDES = {
         "inner variable's scale: truncation ~d**2/6 * f''' ~ 2e-11 and rounding ~eps / d ~ 2e-11 "
         "(measured: at most 4e-11) of the outputs' error scale times the step's rate",
     ),
+    ("rows wider than 256 features equal the reference", "float32"): Tolerance(
+        rtol=1e-5,
+        atol=6.2e-5,
+        reason="rows of 257 to 1024 features: the table's float32 entry is sized for a few hundred terms, "
+        "and recursive summation errs by up to (n - 1) u sum |terms| (Higham 3.1; u = 2**-24, 6.1e-5 of "
+        "the error scale at n = 1024). Measured 1.1e-5 of the scale at n = 766 (PyTorch's CPU matmul, "
+        "766 equal same-sign terms: the port under examples/ports) and 1.8e-6 at n = 333 (its "
+        "memory cell); the shape defects this property is for err by O(1)",
+    ),
     ("one-sided differences at a one-sided kink", "float64"): Tolerance(
         rtol=1e-7,
         atol=1e-8,
