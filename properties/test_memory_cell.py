@@ -572,8 +572,7 @@ def test_reset_state_before_the_first_call_sizes_the_state(memory_cell, data):
     early_inputs = data.draw(lcst.step_sequences(max_length=3, batch_size=early, input_dim=n), label="inputs of that batch size")
     prop = "reset_state before the first call sizes the state"
     case = Case.of(adapter, prop, None, DTYPE, example, early_batch_size=early)
-    adapter.seed(example.seed)
-    layer = adapter.make(*example.args, dtype=DTYPE, **example.kwargs)
+    layer = cases.construct(adapter, example, DTYPE)
     adapter.method(layer, "reset_state")(batch_size=early)
     adapter.build(layer, example.call_inputs[0].shape)
     for name, value in example.weights.items():
@@ -620,8 +619,7 @@ def test_reset_state_keeps_the_variable_or_replaces_it_as_documented(mode, memor
     other = data.draw(st.integers(1, 9).filter(lambda b: b != batch), label="another batch size")
     prop = "reset_state keeps the variable or replaces it as documented"
     case = Case.of(adapter, prop, None, DTYPE, example, mode=mode, other_batch_size=other)
-    adapter.seed(example.seed)
-    layer = adapter.make(*example.args, dtype=DTYPE, **example.kwargs)
+    layer = cases.construct(adapter, example, DTYPE)
     adapter.build(layer, (None, n))
     for name, value in example.weights.items():
         adapter.assign(layer, name, value)

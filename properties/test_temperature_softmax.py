@@ -25,7 +25,8 @@ test_execution_modes.py checks that the three modes agree on every example):
 13. a temperature assigned below the floor gets a zero gradient;
 14. at extreme logits (up to float32's largest finite value) and temperatures down to the
     floor, the gradient is finite and equals the reference VJP;
-15. a floor or a temperature that the dtype policy cannot hold is a clear error;
+15. a floor or a temperature that the dtype policy cannot hold (or whose ``dL/dT`` it cannot) is a
+    clear error;
 16. an infinite logit counts as the largest finite value, and a NaN logit stays in its row.
 
 The cores of 11 to 13 are in :mod:`layercheck.layers.temperature_softmax_checks`; the generic
@@ -33,7 +34,9 @@ properties (every dtype, mode and device, gradients, round trips, argument check
 spec's error inputs) run this layer from its spec, ``layercheck/layers/temperature_softmax_spec.py``.
 
 Inputs come from ``cases.examples("temperature_softmax")`` (ranks 2 and 3, batch sides from
-1, logits up to 30, temperatures log-uniform in [1e-3, 1e3], one in ten exactly at the floor).
+1, logits up to 30, floors from 7.8e-19 to 1e3 or the default, temperatures log-uniform from
+the floor to 1e3, about a quarter exactly at the floor); properties that pin their own
+temperature against the default floor draw ``floors=False``.
 """
 
 import dataclasses
@@ -51,6 +54,7 @@ from layercheck import adapters, cases, dtypes, gradients, profiles, tolerances
 from layercheck import strategies as lcst
 from layercheck.assertions import Case, assert_close, check, expect_clear_error
 from layercheck.layers import temperature_softmax_checks as checks
+from reference import temperature_softmax as reference
 
 LAYER = "temperature_softmax"
 pytestmark = pytest.mark.layercheck_layer(LAYER)
@@ -350,7 +354,7 @@ def test_temperature_one_equals_plain_softmax(temperature_softmax, device, data)
     """At ``T = 1`` the layer is ``tf.nn.softmax`` over the last axis: checked against that
     independent implementation on the same float32 inputs on the same device."""
     adapter = temperature_softmax
-    example = _with_temperature(data.draw(cases.examples(LAYER), label="example"), 1.0)
+    example = _with_temperature(data.draw(cases.examples(LAYER, floors=False), label="example"), 1.0)
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
     prop = "temperature one equals plain softmax"
     case = Case.of(adapter, prop, device, "float32", example, mode=mode)
@@ -380,7 +384,7 @@ def test_higher_temperature_never_lowers_the_entropy(temperature_softmax, device
     it more certain. One layer; the second temperature is assigned to its weight.
     """
     adapter = temperature_softmax
-    example = data.draw(cases.examples(LAYER), label="example")
+    example = data.draw(cases.examples(LAYER, floors=False), label="example")
     low, high = sorted(data.draw(st.tuples(lcst.temperatures(), lcst.temperatures()), label="T1, T2"))
     example = _with_temperature(example, low)
     mode = cases.mode_for(adapter, data.draw(modes, label="mode"))
@@ -424,7 +428,7 @@ def test_finite_at_extreme_logits(temperature_softmax, device, data):
     adapter = temperature_softmax
     dtype = data.draw(st.sampled_from(["float32", "float64"]), label="dtype")
     example = data.draw(
-        cases.examples(LAYER, logits=lambda shape: lcst.extreme_logits(shape, dtype)), label="example"
+        cases.examples(LAYER, floors=False, logits=lambda shape: lcst.extreme_logits(shape, dtype)), label="example"
     )
     # Extreme temperatures too: the floor, or below 1, where x / T grows past the logits'
     # magnitude (a temperature above 1 only shrinks them and hides an unshifted division).
@@ -472,7 +476,7 @@ def test_temperature_stays_at_or_above_the_floor_after_optimizer_steps(temperatu
     every step; the layer's outputs afterwards are finite. The floor is the constructor's
     default or a drawn ``min_temperature`` in [1e-3, 1]."""
     adapter = temperature_softmax
-    example = data.draw(cases.examples(LAYER), label="example")
+    example = data.draw(cases.examples(LAYER, floors=False), label="example")
     floor = data.draw(st.one_of(st.none(), lcst.temperatures(DEFAULT_FLOOR, 1.0)), label="min_temperature")
     kwargs = dict(example.kwargs)
     if floor is None:
@@ -531,7 +535,7 @@ def test_small_probabilities_keep_their_relative_accuracy(temperature_softmax, d
     ``exp`` is still 1e-28) would replace them by a constant.
     """
     adapter = temperature_softmax
-    example = data.draw(cases.examples(LAYER), label="example")
+    example = data.draw(cases.examples(LAYER, floors=False), label="example")
     if data.draw(st.booleans(), label="deep tail"):
         # Logits T * u below the row's maximum with u in [0, 80]: probabilities from 1 down
         # to 1e-35, the whole range log p users read.
@@ -592,7 +596,7 @@ def test_at_the_floor_the_gradient_reaches_the_temperature(temperature_softmax, 
 def test_an_sgd_step_past_the_floor_leaves_the_temperature_exactly_at_the_floor(temperature_softmax, device, data):
     """From T in [floor, 10 floor], an SGD step with the layer's own dL/dT > 0 and a learning
     rate that would send T to -T leaves T exactly at the floor (the MinValue constraint)."""
-    example = data.draw(cases.examples(LAYER), label="example")
+    example = data.draw(cases.examples(LAYER, floors=False), label="example")
     temperature = data.draw(lcst.temperatures(1e-3, 1e-2), label="initial temperature")
     example = dataclasses.replace(example, kwargs={**example.kwargs, "initial_temperature": temperature})
     mode = cases.mode_for(temperature_softmax, data.draw(modes, label="mode"))
@@ -610,7 +614,7 @@ def test_a_temperature_assigned_below_the_floor_gets_no_gradient(temperature_sof
     """T assigned in [1e-6, 5e-4] (below the floor 1e-3; assign applies no constraint): dL/dT is
     exactly 0, the inputs' gradient is the reference's at T_eff = floor, and an SGD step with
     that zero gradient leaves T at the floor (lifted by the constraint)."""
-    example = data.draw(cases.examples(LAYER), label="example")
+    example = data.draw(cases.examples(LAYER, floors=False), label="example")
     below = data.draw(lcst.temperatures(1e-6, 5e-4), label="assigned temperature")
     mode = cases.mode_for(temperature_softmax, data.draw(modes, label="mode"))
     seed = data.draw(lcst.seeds(), label="cotangent seed")
@@ -636,7 +640,7 @@ def test_at_extreme_logits_the_gradient_is_finite_and_equals_the_reference_vjp(t
     test_temperature_softmax.py).
     """
     example = data.draw(
-        cases.examples(LAYER, logits=lambda shape: lcst.extreme_logits(shape, "float32")), label="example"
+        cases.examples(LAYER, floors=False, logits=lambda shape: lcst.extreme_logits(shape, "float32")), label="example"
     )
     example.kwargs["initial_temperature"] = data.draw(
         st.one_of(st.just(DEFAULT_FLOOR), lcst.temperatures(DEFAULT_FLOOR, 1.0)), label="initial_temperature"
@@ -666,9 +670,10 @@ POLICY_DTYPES = {
 @given(data=st.data())
 def test_a_floor_or_temperature_the_dtype_cannot_hold_is_rejected(temperature_softmax, dtype, data):
     """Below the smallest normal number a floor may be flushed to zero (0 / 0 = NaN at the
-    row's maximum); above the largest finite value the initial temperature is inf. Both are
+    row's maximum), and below the reference's ``smallest_floor`` of the math dtype ``dL/dT``
+    is NaN under XLA; above the largest finite value the initial temperature is inf. All are
     ValueErrors naming the argument; the defaults build under every policy."""
-    tiny = max(dtypes.LIMITS[name][0] for name in POLICY_DTYPES[dtype])
+    tiny = max(max(dtypes.LIMITS[name][0], reference.smallest_floor(name)) for name in POLICY_DTYPES[dtype])
     largest = min(dtypes.LIMITS[name][1] for name in POLICY_DTYPES[dtype])
     num_classes = data.draw(lcst.feature_sizes(max_size=8), label="num_classes")
     params = {"num_classes": num_classes, "dtype": dtype}

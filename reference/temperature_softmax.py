@@ -22,6 +22,15 @@ The floor
     ``d T_eff / d T = 1`` when ``T >= min_temperature`` (including ``T == min_temperature``
     exactly: the gradient still flows to T there) and ``0`` when ``T < min_temperature``.
 
+The smallest floor
+    ``min_temperature`` must be a normal number of the layer's dtypes and, for the dtype the
+    softmax is computed in (float64 for float64, float32 otherwise), at least
+    ``sqrt(L / largest)``, with ``L = 2 * 149 * ln 2`` (float32) or ``2 * 1074 * ln 2``
+    (float64), the depth below which ``z`` is clamped (``exp(-L)`` is 0). ``dL/dT`` divides by
+    ``T**2``; an XLA-compiled gradient forms ``T * T``, which underflows below that floor, and an
+    underflowed probability's gradient, 0, times inf is NaN. ``smallest_floor`` gives it:
+    7.8e-19 in float32, 2.9e-153 in float64, 2**-14 for a pure float16 variable.
+
 Ties among logits
     Softmax is symmetric: equal logits get exactly equal probabilities, at every temperature.
     There is no argmax-style tie breaking; as ``T_eff -> 0`` the mass is split equally among
@@ -43,6 +52,18 @@ T meaning T_eff and sums over the last axis unless stated:
 import numpy as np
 
 MIN_TEMPERATURE = 1e-3
+
+
+#: Smallest normal numbers, and the clamp depth L of each math dtype (see "The smallest floor").
+SMALLEST_NORMAL = {"float16": 2.0**-14, "bfloat16": 2.0**-126, "float32": 2.0**-126, "float64": 2.0**-1022}
+CLAMP_DEPTH = {"float32": 2 * 149 * np.log(2.0), "float64": 2 * 1074 * np.log(2.0)}
+
+
+def smallest_floor(dtype):
+    """The smallest ``min_temperature`` a layer accepts in a variable or math dtype."""
+    if dtype not in CLAMP_DEPTH:
+        return SMALLEST_NORMAL[dtype]
+    return max(SMALLEST_NORMAL[dtype], float(np.sqrt(CLAMP_DEPTH[dtype] / np.finfo(dtype).max)))
 
 
 def _check(inputs, temperature, min_temperature):

@@ -102,16 +102,25 @@ def _cells(line):
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
-def _section_kind(title):
-    if any(title == name or title.startswith(name) for name in CONTRACT_SECTIONS):
+#: docs/README.md states the conventions common to every layer: its contract sections are audited
+#: like a layer page's, and links may go to any layer's property file (a convention holds for all).
+CONVENTIONS_PAGE = DOCS / "README.md"
+CONVENTION_SECTIONS = ("The contract", "Conventions common to all layers")
+#: Its other sections: the reading path, the table of tolerances (checked against the code by
+#: test_the_tolerance_tables_are_the_code's), the tags, this audit, where things are.
+CONVENTION_OTHER_SECTIONS = ("From start to a checked port", "The tolerance table", "Tags on the invariant lines", "Contract audit", "Where things are")
+
+
+def _section_kind(title, contract=CONTRACT_SECTIONS, other=OTHER_SECTIONS):
+    if any(title == name or title.startswith(name) for name in contract):
         return "contract"
-    if title in OTHER_SECTIONS:
+    if title in other:
         return "other"
     return None
 
 
-def parse(text, page="page.md"):
-    """(statements, problems) of one layer page."""
+def parse(text, page="page.md", contract=CONTRACT_SECTIONS, other=OTHER_SECTIONS):
+    """(statements, problems) of one page; ``contract`` and ``other`` classify its sections."""
     statements, problems = [], []
     lines = text.splitlines()
     section, kind = None, None
@@ -142,7 +151,7 @@ def parse(text, page="page.md"):
             close_items()
             if len(heading.group(1)) == 2:
                 section = heading.group(2)
-                kind = _section_kind(section)
+                kind = _section_kind(section, contract, other)
                 if kind is None:
                     problems.append(f"{page}:{number}: section {section!r} is neither a contract section nor a known other one (classify it in {Path(__file__).name})")
             blank = False
@@ -240,16 +249,18 @@ def check_tag(tag, properties, error_inputs, own_file, layer_files):
     return problems
 
 
-def audit(text, page, properties, error_inputs, own_file, layer_files):
-    """Every problem of one layer page, as lines naming the page, line and statement."""
-    statements, problems = parse(text, page)
+def audit(text, page, properties, error_inputs, own_file, layer_files, contract=CONTRACT_SECTIONS, other=OTHER_SECTIONS, whole_page=True):
+    """Every problem of one page, as lines naming the page, line and statement. ``whole_page``:
+    error-input names outside the contract sections are checked too (a layer page's invariant
+    lines; not docs/README.md, whose audit section shows the syntax with a placeholder)."""
+    statements, problems = parse(text, page, contract, other)
     for statement in statements:
         if statement.introduces and statement.tag is None:
             continue
         for problem in check_tag(statement.tag, properties, error_inputs, own_file, layer_files):
             problems.append(f"{statement.where()}: {problem}")
     # Error-input names anywhere on the page (the invariant lines too) must be the spec's ids.
-    if error_inputs is not None:
+    if error_inputs is not None and whole_page:
         for number, line in enumerate(text.splitlines(), start=1):
             for name, filename, error_input in ERROR_INPUT_NOTE.findall(line):
                 if error_input not in error_inputs:
@@ -261,10 +272,12 @@ def layer_pages():
     return sorted(page for page in DOCS.glob("*.md") if LAYER_PAGE_MARK in page.read_text())
 
 
-def spec_error_inputs(layer):
+def spec_error_inputs(layer=None):
+    """The error-input ids of one layer's spec; of every spec when ``layer`` is None."""
     from layercheck import registry
 
-    return {error.id for error in registry.get(layer).error_inputs}
+    names = registry.names() if layer is None else [layer]
+    return {error.id for name in names for error in registry.get(name).error_inputs}
 
 
 def layer_files():
@@ -283,6 +296,15 @@ def test_every_contract_statement_is_linked_to_its_property_or_says_why_not(page
     audited = [statement for statement in statements if not statement.introduces or statement.tag is not None]
     assert audited, f"{page.name}: no contract statement found (is the parser broken?)"
     assert not problems, f"{len(problems)} contract statement(s) of {page.name} without a valid check tag:\n" + "\n".join(problems)
+
+
+def test_every_convention_statement_is_linked_to_its_property_or_says_why_not():
+    problems, statements = audit(
+        CONVENTIONS_PAGE.read_text(), CONVENTIONS_PAGE.name, property_tests(), spec_error_inputs(), None, set(),
+        contract=CONVENTION_SECTIONS, other=CONVENTION_OTHER_SECTIONS, whole_page=False,
+    )  # fmt: skip
+    assert {statement.section for statement in statements} == set(CONVENTION_SECTIONS), "the parser found no statement in a convention section"
+    assert not problems, f"{len(problems)} convention statement(s) of {CONVENTIONS_PAGE.name} without a valid check tag:\n" + "\n".join(problems)
 
 
 # -- the audit itself fails where it must ----------------------------------------------------------

@@ -359,3 +359,24 @@ def test_at_the_floor_the_gradient_reaches_the_temperature_in_every_policy(dtype
     # An SGD step down past the floor is lifted back onto it by the constraint.
     keras.optimizers.SGD(learning_rate=1.0).apply_gradients([(tf.constant(1.0, layer.temperature.dtype), layer.temperature)])
     assert float(np.asarray(layer.temperature.numpy(), np.float64)) == held
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "mixed_float16"])
+def test_below_the_smallest_floor_is_rejected_and_at_it_the_xla_gradient_is_finite(dtype):
+    # Floors between the smallest normal and sqrt(L / largest) were accepted until 2026-12-02;
+    # under XLA, dL/dT divided by an underflowed T * T and came out NaN.
+    from layercheck.layers.temperature_softmax import smallest_floor
+
+    floor = smallest_floor("float64" if dtype == "float64" else "float32")
+    with pytest.raises(ValueError, match=r"min_temperature=.* is below .*smallest floor"):
+        TemperatureSoftmax(3, 1.0, floor / 2, dtype=dtype)
+    layer = TemperatureSoftmax(3, initial_temperature=floor, min_temperature=floor, dtype=dtype)
+    x = tf.constant([[0.0, 30.0, 5.0], [1.0, 1.0, 1.0], [-3e4, 3e4, 0.0]])
+
+    @tf.function(jit_compile=True)
+    def temperature_gradient(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.cast(layer(x), tf.float32) * tf.constant([1.0, 2.0, 3.0]))
+        return tape.gradient(loss, layer.temperature)
+
+    assert np.isfinite(temperature_gradient(x).numpy())

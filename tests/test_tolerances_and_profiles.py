@@ -1,5 +1,8 @@
 """The tolerance table and the Hypothesis profiles."""
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import settings
 
@@ -45,3 +48,32 @@ def test_scaled_needs_a_reason_and_keeps_at_least_three_examples():
     with pytest.raises(ValueError, match="needs a reason"):
         profiles.scaled(0.5, "")
     assert profiles.scaled(0.0001, "because").max_examples == 3
+
+
+def _docs_tables():
+    """The tables of docs/README.md's "The tolerance table", by the code name that introduces
+    each (the last backticked name of the text line before it): {name: [body row cells]}."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "README.md").read_text()
+    section = text.split("## The tolerance table", 1)[1].split("\n## ", 1)[0]
+    tables, name, text_line, previous = {}, None, "", ""
+    for line in section.splitlines():
+        if line.startswith("|") and not previous.startswith("|"):
+            name = re.findall(r"`(\w+)`", text_line)[-1]
+            tables[name] = []
+        elif line.startswith("|") and not line.startswith("| ---"):
+            tables[name].append([cell.strip().strip("`").replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
+        elif line.strip():
+            text_line = line
+        previous = line
+    return tables
+
+
+def test_the_tolerance_tables_of_the_docs_are_the_code():
+    tables = _docs_tables()
+    assert set(tables) == {"FORWARD", "GRADIENT", "PROPERTY_OVERRIDES"}, sorted(tables)
+    for name in ("FORWARD", "GRADIENT"):
+        code = getattr(tolerances, name)
+        documented = {row[0]: (float(row[1]), float(row[2]), row[3]) for row in tables[name]}
+        assert documented == {dtype: (entry.rtol, entry.atol, entry.reason) for dtype, entry in code.items()}, name
+    documented = {(row[0], row[1]): (float(row[2]), float(row[3])) for row in tables["PROPERTY_OVERRIDES"]}
+    assert documented == {key: (entry.rtol, entry.atol) for key, entry in tolerances.PROPERTY_OVERRIDES.items()}

@@ -54,8 +54,15 @@ class Example:
 
 
 def examples(layer, **options):
-    """The strategy of :class:`Example` of the layer named ``layer`` (its spec's ``examples``)."""
-    return registry.get(layer).examples(**options)
+    """The strategy of :class:`Example` of the layer named ``layer`` (its spec's ``examples``).
+
+    Each drawn example emits a Hypothesis event per region of the spec it lies in
+    (:class:`~layercheck.spec.Region`), so ``--hypothesis-show-statistics`` and the plugin's
+    summary show which parts of the documented domain a run reached.
+    """
+    spec = registry.get(layer)
+    strategy = spec.examples(**options)
+    return strategy.map(spec.note_regions) if spec.regions else strategy
 
 
 def with_initializers(draw, example, names):
@@ -83,14 +90,25 @@ def mode_for(adapter, drawn):
     return drawn if drawn in adapter.modes else adapter.modes[0]
 
 
+def construct(adapter, example, dtype="float32"):
+    """The example's layer, constructed (not built) after seeding the framework's RNGs from the
+    example. Keras's initializer arguments are dropped for a port's adapter: they are not in
+    the contract's constructor (a port need not take them), and the drawn weights replace the
+    initial values anyway."""
+    adapter.seed(example.seed)
+    kwargs = example.kwargs
+    if adapter.framework != "keras":
+        kwargs = {key: value for key, value in kwargs.items() if key not in adapter.spec.keras_only_defaults}
+    return adapter.make(*example.args, dtype=dtype, **kwargs)
+
+
 def make_layer(adapter, example, dtype="float32", input_shape=None):
-    """Construct, build and load the drawn weights; seeds Keras's RNG from the example.
+    """Construct (:func:`construct`), build and load the drawn weights.
 
     ``input_shape`` defaults to the first call's shape; pass ``(None, ...)`` to build with an
     unknown batch size (a stateful layer then sizes its state at the first call).
     """
-    adapter.seed(example.seed)
-    layer = adapter.make(*example.args, dtype=dtype, **example.kwargs)
+    layer = construct(adapter, example, dtype)
     adapter.build(layer, input_shape if input_shape is not None else example.call_inputs[0].shape)
     for name, value in example.weights.items():
         adapter.assign(layer, name, value)

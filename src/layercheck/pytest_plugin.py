@@ -22,6 +22,7 @@ Devices are configured at the start of collection (on every xdist worker, before
 module is imported), which imports TensorFlow once per process.
 """
 
+import collections
 import functools
 import os
 import re
@@ -603,6 +604,8 @@ def pytest_runtest_logreport(report):
     rows = _matrix_rows(report.nodeid, dict(report.user_properties).get(_LAYERS_PROPERTY, ""))
     for row in rows or ():
         _record(row, report)
+    if report.when == "teardown":
+        _record_regions(report)
 
 
 def _record(row, report):
@@ -627,9 +630,46 @@ def _count_examples(stats):
     return sum(int(passing) + int(failing) for passing, failing in _EXAMPLES.findall(stats))
 
 
+#: A Hypothesis event line of the statistics: ``* 40.00%, <layer> <argument>: <region>``.
+_REGION_EVENT = re.compile(r"^\s*\* [\d.]+%, ([a-z][a-z0-9_]*) (.+?)\s*$", re.MULTILINE)
+#: ``{layer: {region label: {test ids whose examples reached it}}}`` and ``{layer: {test ids
+#: that drew its examples}}``, from the events of :meth:`~layercheck.spec.LayerSpec.note_regions`.
+REGIONS_REACHED = collections.defaultdict(lambda: collections.defaultdict(set))
+REGION_TESTS = collections.defaultdict(set)
+
+
+def _record_regions(report):
+    stats = getattr(report, _HYPOTHESIS_STATS_KEY, None) or report.__dict__.get(_HYPOTHESIS_STATS_KEY)
+    if not stats:
+        return
+    known = set(registry.names())
+    for layer, label in _REGION_EVENT.findall(stats):
+        if layer in known:
+            REGIONS_REACHED[layer][label].add(report.nodeid)
+            REGION_TESTS[layer].add(report.nodeid)
+
+
+def region_lines():
+    """Per layer whose examples a test drew: every region of its spec and how many of those
+    tests reached it, the never-reached ones flagged."""
+    lines = []
+    for layer in sorted(REGION_TESTS):
+        tests = len(REGION_TESTS[layer])
+        regions = registry.get(layer).regions
+        missing = [region.label for region in regions if not REGIONS_REACHED[layer][region.label]]
+        lines.append(f"{layer}: {len(regions) - len(missing)} of {len(regions)} regions reached, by {tests} property tests")
+        for region in regions:
+            reached = len(REGIONS_REACHED[layer][region.label])
+            flag = "NEVER DRAWN " if not reached else ""
+            lines.append(f"  {flag}{region.label}: {reached} of {tests} tests")
+    return lines
+
+
 def clear_matrix():
     """Forget the verification matrix (for several runs in one process: ``layercheck zoo``)."""
     MATRIX.clear()
+    REGIONS_REACHED.clear()
+    REGION_TESTS.clear()
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -647,3 +687,8 @@ def pytest_terminal_summary(terminalreporter, config):
     for what, path in (("JSON", json_path), ("Markdown", markdown_path)):
         if path:
             terminalreporter.write_line(f"matrix written as {what} to {path}")
+    lines = region_lines()
+    if lines:
+        terminalreporter.section("layercheck regions of the documented domain reached (Hypothesis events)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -18,6 +18,7 @@ capabilities; they never test a layer's name. A spec holds:
 * **error inputs**: bad arguments and inputs, the exception they must raise and the name
   its message must contain;
 * **capabilities** (:data:`CAPABILITIES`) that replace every name test;
+* **regions**: the parts of each argument's documented domain the examples must reach;
 * **tolerance overrides and skips**, each scoped to a property, a device and a dtype, each
   with its reason.
 
@@ -125,6 +126,27 @@ def _scope_matches(scope, device):
 
 
 @dataclasses.dataclass(frozen=True)
+class Region:
+    """A part of an argument's documented domain that the examples must reach.
+
+    ``argument`` is the constructor argument, weight or input it belongs to; ``name`` says the
+    region as the layer's page does; ``contains(example)`` tells whether a drawn example lies in
+    it. Every example the properties draw emits a Hypothesis event per region it lies in
+    (``"<layer> <argument>: <name>"``), the plugin counts them in its summary, and
+    ``tests/test_strategies_reach_every_region.py`` checks that a property's examples in the
+    ``ci`` profile reach each one.
+    """
+
+    argument: str
+    name: str
+    contains: Callable
+
+    @property
+    def label(self):
+        return f"{self.argument}: {self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
 class LayerSpec:
     """Everything the harness knows about one layer. See the module docstring."""
 
@@ -168,6 +190,9 @@ class LayerSpec:
     keras_only_defaults: tuple = ()
     #: Where the spec's layer is documented (a page of ``docs/``), for reports.
     docs: str = ""
+    #: The parts of each argument's documented domain the examples must reach
+    #: (:class:`Region`): non-default values, ranks, widths, magnitudes.
+    regions: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -210,6 +235,10 @@ class LayerSpec:
         for entry in self.skips:
             if not isinstance(entry, Skip) or not entry.reason:
                 raise ValueError(f"LayerSpec {self.name!r}: every skip is a Skip with a reason, got {entry!r}")
+        labels = [entry.label for entry in self.regions if isinstance(entry, Region)]
+        if len(labels) != len(self.regions) or len(set(labels)) != len(labels):
+            raise ValueError(f"LayerSpec {self.name!r}: regions must be Regions with distinct argument and name, got {self.regions!r}")
+        object.__setattr__(self, "regions", tuple(self.regions))
         for entry in self.tolerance_overrides:
             if not isinstance(entry, ToleranceOverride) or not entry.reason:
                 raise ValueError(f"LayerSpec {self.name!r}: every override is a ToleranceOverride with a reason, got {entry!r}")
@@ -268,7 +297,26 @@ class LayerSpec:
 
     def round_trips(self):
         """The strategy of the round-trip properties' examples."""
-        return self.round_trip_examples() if self.round_trip_examples is not None else self.examples()
+        strategy = self.round_trip_examples() if self.round_trip_examples is not None else self.examples()
+        return strategy.map(self.note_regions) if self.regions else strategy
+
+    def regions_of(self, example):
+        """The :class:`Region` s ``example`` lies in."""
+        return [region for region in self.regions if region.contains(example)]
+
+    def region_event(self, region):
+        """The Hypothesis event a drawn example in ``region`` emits."""
+        return f"{self.name} {region.label}"
+
+    def note_regions(self, example):
+        """Emit the event of every region ``example`` lies in (inside a test); return it."""
+        from hypothesis import event
+        from hypothesis.control import currently_in_test_context
+
+        if currently_in_test_context():
+            for region in self.regions_of(example):
+                event(self.region_event(region))
+        return example
 
     def samples(self):
         return tuple(self.edge_samples()) if self.edge_samples is not None else ()

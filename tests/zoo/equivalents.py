@@ -31,6 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from reference import temperature_softmax as reference_softmax
+
 register = keras.saving.register_keras_serializable(package="layercheck_equivalents")
 
 # -- argument checks, written anew -----------------------------------------------------------
@@ -88,8 +90,8 @@ def _floating(layer):
 # TemperatureSoftmax
 # ================================================================================================
 
-#: Smallest positive normal number per dtype (below it a temperature may be flushed to zero).
-_TINY = {"float16": 2.0**-14, "bfloat16": 2.0**-126, "float32": 2.0**-126, "float64": 2.0**-1022}
+#: The smallest floor per dtype, as the contract gives it (docs/temperature_softmax.md, decision 7).
+_SMALLEST_FLOOR = {name: reference_softmax.smallest_floor(name) for name in ("float16", "bfloat16", "float32", "float64")}
 
 #: ``-2 log(smallest subnormal)``: ``exp`` of anything below ``-L`` is exactly 0 in the dtype.
 _DEAD_Z = {name: -2.0 * math.log(float(np.finfo(np.dtype(name)).smallest_subnormal)) for name in ("float32", "float64")}
@@ -129,9 +131,9 @@ class _TemperatureContract(keras.layers.Layer):
             )
         _floating(self)
         for dtype in sorted({self.variable_dtype, self._math}):
-            if self.min_temperature < _TINY[dtype]:
+            if self.min_temperature < _SMALLEST_FLOOR[dtype]:
                 raise ValueError(
-                    f"min_temperature={self.min_temperature!r} is not a normal {dtype} number (smallest {_TINY[dtype]!r})"
+                    f"min_temperature={self.min_temperature!r} is below the smallest {dtype} floor {_SMALLEST_FLOOR[dtype]!r}"
                 )
             if self.initial_temperature > float(tf.as_dtype(dtype).max):
                 raise ValueError(f"initial_temperature={self.initial_temperature!r} does not fit in {dtype}")

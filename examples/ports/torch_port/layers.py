@@ -88,6 +88,15 @@ class TemperatureSoftmax(nn.Module):
             raise ValueError(
                 f"min_temperature={self.min_temperature!r} is below the smallest normal {dtype} number ({info.tiny!r})"
             )
+        # The contract's smallest floor (decision 7): below sqrt(L / largest), dL/dT divides by an
+        # underflowed T**2 in a compiled graph.
+        clamp_depth = -2.0 * math.log(float(info.smallest_normal) * info.eps)
+        smallest_floor = math.sqrt(clamp_depth / info.max)
+        if self.min_temperature < smallest_floor:
+            raise ValueError(
+                f"min_temperature={self.min_temperature!r} is below {smallest_floor!r}, the smallest floor "
+                f"whose temperature gradient stays finite in {dtype}"
+            )
         if self.initial_temperature > info.max:
             raise ValueError(f"initial_temperature={self.initial_temperature!r} overflows {dtype}")
         self.temperature = nn.Parameter(torch.tensor(self.initial_temperature, dtype=dtype))

@@ -21,7 +21,7 @@ from layercheck import dtypes, error_inputs
 from layercheck import strategies as lcst
 from layercheck.cases import Example, with_initializers
 from layercheck.gradients import GradientModel, Point, underflow
-from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, STATEFUL, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
+from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, STATEFUL, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec, Region
 from reference import memory_cell as reference
 
 NAME = "memory_cell"
@@ -30,15 +30,20 @@ NAME = "memory_cell"
 # -- examples -----------------------------------------------------------------------------------
 
 
+#: The constructor's initializer arguments.
+INITIALIZERS = ("kernel_initializer", "recurrent_initializer")
+
+
 @st.composite
 def examples(draw, *, max_length=6, sequences=None, features=None):
     """Sequences of 1 to ``max_length`` steps (``sequences`` replaces them), units 1 to 32, drawn
-    kernels with a contractive recurrence; ``features``: a strategy of the inputs' width (then
+    kernels with a contractive recurrence, each initializer drawn or the default; ``features``: a strategy of the inputs' width (then
     at most 3 steps of batch 1 to 3)."""
     if features is not None:
         sequences = features.flatmap(lambda width: lcst.step_sequences(max_length=3, max_batch=3, input_dim=width))
     sequence = draw(sequences if sequences is not None else lcst.step_sequences(max_length=max_length))
-    units = draw(lcst.units(max_units=32))
+    # A band first (one unit, 2 to 8, 9 to 32), so a run of 25 reaches each.
+    units = draw(st.sampled_from(((1, 1), (2, 8), (9, 32))).flatmap(lambda band: lcst.units(min_units=band[0], max_units=band[1])), label="units")
     kernel = draw(lcst.kernels((sequence.shape[-1], units)))
     recurrent_kernel = draw(lcst.kernels((units, units)))
     # A contractive recurrence (spectral norm <= 1; tanh' <= 1) keeps rounding errors from
@@ -48,13 +53,16 @@ def examples(draw, *, max_length=6, sequences=None, features=None):
     if norm > 1.0:
         recurrent_kernel = (recurrent_kernel / np.float32(norm * 1.0001)).astype(recurrent_kernel.dtype)
     weights = {"kernel": kernel, "recurrent_kernel": recurrent_kernel}
-    return Example(NAME, (units,), {}, sequence, weights, draw(lcst.seeds()))
+    example = Example(NAME, (units,), {}, sequence, weights, draw(lcst.seeds()))
+    # The drawn kernels replace the initial values, but a layer builds its variables through
+    # the initializers first, under every dtype policy: non-default ones are drawn here too.
+    return with_initializers(draw, example, INITIALIZERS)
 
 
 @st.composite
 def round_trip_examples(draw):
     """Both initializers drawn."""
-    return with_initializers(draw, draw(examples()), ("kernel_initializer", "recurrent_initializer"))
+    return with_initializers(draw, draw(examples()), INITIALIZERS)
 
 
 # -- the reference on what the layer saw --------------------------------------------------------
@@ -250,6 +258,24 @@ ERROR_INPUTS = (
 )
 
 
+
+#: The parts of each argument's documented domain (docs/memory_cell.md) the examples reach.
+REGIONS = (
+    Region("units", "one unit", lambda e: e.args[0] == 1),
+    Region("units", "2 to 8", lambda e: 2 <= e.args[0] <= 8),
+    Region("units", "more than 8", lambda e: e.args[0] > 8),
+    Region("kernel_initializer", "the default", lambda e: "kernel_initializer" not in e.kwargs),
+    Region("kernel_initializer", "drawn", lambda e: "kernel_initializer" in e.kwargs),
+    Region("recurrent_initializer", "the default", lambda e: "recurrent_initializer" not in e.kwargs),
+    Region("recurrent_initializer", "drawn", lambda e: "recurrent_initializer" in e.kwargs),
+    Region("inputs", "one step", lambda e: e.inputs.shape[0] == 1),
+    Region("inputs", "several steps", lambda e: e.inputs.shape[0] > 1),
+    Region("inputs", "a batch of one", lambda e: e.inputs.shape[1] == 1),
+    Region("inputs", "a batch of several", lambda e: e.inputs.shape[1] > 1),
+    Region("inputs", "one feature", lambda e: e.inputs.shape[-1] == 1),
+)
+
+
 SPEC = LayerSpec(
     name=NAME,
     factory="layercheck.layers.memory_cell:MemoryCellLayer",
@@ -269,4 +295,5 @@ SPEC = LayerSpec(
     defaults={"kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal"},
     keras_only_defaults=("kernel_initializer", "recurrent_initializer"),
     docs="docs/memory_cell.md",
+    regions=REGIONS,
 )

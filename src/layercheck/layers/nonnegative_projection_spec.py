@@ -25,7 +25,7 @@ from layercheck import strategies as lcst
 from layercheck.assertions import check, short_repr
 from layercheck.cases import Example, with_initializers
 from layercheck.gradients import PROP_VJP, GradientModel, Point, event, underflow
-from layercheck.spec import INTEGER_INPUTS, KINKS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
+from layercheck.spec import INTEGER_INPUTS, KINKS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec, Region
 from reference import nonnegative_projection as reference
 
 NAME = "nonnegative_projection"
@@ -40,23 +40,31 @@ KINK_CLEARANCE = 1e-9
 @st.composite
 def examples(draw, *, max_rank=3, basis=None, features=None):
     """Bases of every small family up to 64 x 64 (``basis`` replaces them), inputs of ranks 2 to
-    ``max_rank`` up to 3 in magnitude, drawn weights; ``features``: a strategy of the inputs'
+    ``max_rank`` up to 3 in magnitude, drawn weights, the kernel initializer drawn or the
+    default; ``features``: a strategy of the inputs'
     width (then a basis up to 8 x 8 and inputs (batch, width), batch 1 to 3)."""
     if features is not None:
         basis_vectors = draw(basis if basis is not None else lcst.bases(max_k=8, max_d=8), label="basis")
         shape = (draw(st.integers(1, 3), label="batch"), draw(features, label="features"))
     else:
-        basis_vectors = draw(basis if basis is not None else lcst.bases(max_k=64, max_d=64))
+        # A third from the large family (a side of 64): among the seven families of bases() it
+        # would be one draw in seven, and a run of 25 could miss it.
+        large = basis is None and draw(st.sampled_from((False, False, True)), label="large basis")
+        basis_vectors = draw(lcst.large_bases(max_k=64, max_d=64) if large else basis if basis is not None else lcst.bases(max_k=64, max_d=64))
         shape = draw(lcst.input_shapes(min_rank=2, max_rank=max_rank, max_features=64))
     inputs = draw(lcst.logits(shape, max_magnitude=3.0))
     weights = draw(lcst.projection_weights(shape[-1], basis_vectors.shape[0]))
-    return Example(NAME, (basis_vectors.tolist(),), {}, inputs, {"projection_weights": weights}, draw(lcst.seeds()))
+    example = Example(NAME, (basis_vectors.tolist(),), {}, inputs, {"projection_weights": weights}, draw(lcst.seeds()))
+    # The drawn weights replace the initial values, but a layer builds its kernel through the
+    # initializer first, under every dtype policy: a non-default one is drawn here too.
+    return with_initializers(draw, example, ("kernel_initializer",))
 
 
 @st.composite
 def round_trip_examples(draw):
     """Every basis family up to 256 x 256, and the kernel initializer drawn."""
-    return with_initializers(draw, draw(examples(basis=lcst.bases())), ("kernel_initializer",))
+    large = draw(st.sampled_from((False, False, True)), label="large basis")  # as in examples()
+    return with_initializers(draw, draw(examples(basis=lcst.large_bases() if large else lcst.bases())), ("kernel_initializer",))
 
 
 # -- the reference on what the layer saw --------------------------------------------------------
@@ -321,6 +329,38 @@ def after_training(adapter, layer, example, case):
     check(np.array_equal(adapter.weight(layer, "basis_vectors"), basis), case, "the basis is unchanged by training")
 
 
+
+def _basis(example):
+    return np.asarray(example.args[0], dtype=np.float64)
+
+
+def _rank_deficient(example):
+    basis = _basis(example)
+    return bool(np.linalg.matrix_rank(basis) < min(basis.shape))
+
+
+def _duplicate_rows(example):
+    basis = _basis(example)
+    return len({row.tobytes() for row in basis}) < basis.shape[0]
+
+
+#: The parts of each argument's documented domain (docs/nonnegative_projection.md) the examples reach.
+REGIONS = (
+    Region("basis", "more vectors than dimensions", lambda e: _basis(e).shape[0] > _basis(e).shape[1]),
+    Region("basis", "fewer vectors than dimensions", lambda e: _basis(e).shape[0] < _basis(e).shape[1]),
+    Region("basis", "square", lambda e: _basis(e).shape[0] == _basis(e).shape[1]),
+    Region("basis", "rank-deficient", _rank_deficient),
+    Region("basis", "an all-zero row", lambda e: bool(np.any(np.all(_basis(e) == 0, axis=1)))),
+    Region("basis", "duplicate rows", _duplicate_rows),
+    Region("basis", "a side of 32 or more", lambda e: max(_basis(e).shape) >= 32),
+    Region("kernel_initializer", "the default", lambda e: "kernel_initializer" not in e.kwargs),
+    Region("kernel_initializer", "drawn", lambda e: "kernel_initializer" in e.kwargs),
+    Region("inputs", "rank 2", lambda e: e.inputs.ndim == 2),
+    Region("inputs", "rank 3", lambda e: e.inputs.ndim == 3),
+    Region("inputs", "one feature", lambda e: e.inputs.shape[-1] == 1),
+)
+
+
 SPEC = LayerSpec(
     name=NAME,
     factory="layercheck.layers.nonnegative_projection:NonNegativeProjection",
@@ -340,4 +380,5 @@ SPEC = LayerSpec(
     defaults={"kernel_initializer": "glorot_uniform"},
     keras_only_defaults=("kernel_initializer",),
     docs="docs/nonnegative_projection.md",
+    regions=REGIONS,
 )

@@ -51,6 +51,8 @@ trainable temperature free to go to zero or below, and never checked ``num_class
 against its arguments or its inputs.
 """
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -72,6 +74,24 @@ _UNDERFLOW_EXPONENT = {
     "float32": 2 * 149 * 0.6931471805599453,
     "float64": 2 * 1074 * 0.6931471805599453,
 }
+
+
+def smallest_floor(dtype):
+    """The smallest ``min_temperature`` the layer accepts for a variable or math dtype.
+
+    The smallest normal number, and for a math dtype also ``sqrt(L / largest)``: the forward
+    pass clamps ``z`` at ``-L * T``, and the chain rule through ``z / T`` gives
+    ``dL/dT = -sum(g * z) / T**2``. XLA evaluates it with ``T * T``, which underflows to 0 below
+    that floor, and eagerly ``(z / T) / T`` overflows below ``L / largest``; either way an
+    underflowed probability's zero gradient times inf makes ``dL/dT`` NaN. In float32 the
+    floor is 7.8e-19 (1e-3 by default). Floors down to the smallest normal (1.2e-38) were
+    accepted until 2026-12-02 and gave a silent NaN gradient under XLA: found when the gate's
+    examples were widened to every documented floor.
+    """
+    floor = _SMALLEST_NORMAL[dtype]
+    if dtype in _UNDERFLOW_EXPONENT:
+        floor = max(floor, math.sqrt(_UNDERFLOW_EXPONENT[dtype] / float(np.finfo(dtype).max)))
+    return floor
 
 
 def _math_dtype(compute_dtype):
@@ -111,8 +131,9 @@ class TemperatureSoftmax(keras.layers.Layer):
         initial_temperature: finite real ``>= min_temperature``, the initial value of the
             trainable scalar weight ``temperature``.
         min_temperature: finite real ``> 0``, the floor of the temperature. It must be at
-            least the smallest normal number of the layer's float dtypes (about 1.2e-38 for
-            float32, 6.1e-5 for a pure float16 policy).
+            least the smallest normal number of the layer's float dtypes (6.1e-5 for a pure
+            float16 policy) and at least :func:`smallest_floor` of its math dtype (7.8e-19
+            for float32, 2.9e-153 for float64: below it ``dL/dT`` is NaN under XLA).
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
     """
 
@@ -211,11 +232,18 @@ class TemperatureSoftmax(keras.layers.Layer):
                     f"TemperatureSoftmax {self.name!r} needs a floating-point dtype policy, "
                     f"got {role} dtype {dtype}"
                 )
-        for dtype in {self.variable_dtype, _math_dtype(self.compute_dtype)}:
+        math_dtype = _math_dtype(self.compute_dtype)
+        for dtype in {self.variable_dtype, math_dtype}:
             if self.min_temperature < _SMALLEST_NORMAL[dtype]:
                 raise ValueError(
                     f"min_temperature={self.min_temperature!r} is below the smallest normal "
                     f"{dtype} number ({_SMALLEST_NORMAL[dtype]!r}); it could be flushed to zero"  # pragma: no mutate (message wording only)
+                )
+            if self.min_temperature < smallest_floor(dtype):
+                raise ValueError(
+                    f"min_temperature={self.min_temperature!r} is below {smallest_floor(dtype)!r}, the "
+                    f"smallest floor at which the gradient with respect to the temperature stays finite "
+                    f"in {dtype}"  # pragma: no mutate (message wording only)
                 )
             largest = float(tf.as_dtype(dtype).max)
             if self.initial_temperature > largest:

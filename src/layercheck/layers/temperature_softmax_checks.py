@@ -41,8 +41,8 @@ def with_live_temperature_gradient(example, temperature):
 
     ``dL/dT`` is 0 for every cotangent when no row has two entries carrying probability (a row
     with one class, or all but one entry far below the maximum at a small T). Row 0 then gets
-    an entry ``temperature`` below its maximum (z = -1); a one-class example gets a second
-    class. Returns the example with ``initial_temperature=temperature``.
+    an entry ``temperature`` below its maximum (z = -1), after a shift to a maximum of 0 where
+    the logits' spacing is coarser than that; a one-class example gets a second class. Returns the example with ``initial_temperature=temperature``.
     """
     x = np.array(example.inputs, dtype=np.float32, copy=True)
     if x.shape[-1] == 1:
@@ -51,6 +51,10 @@ def with_live_temperature_gradient(example, temperature):
     row = rows[0]
     top = int(np.argmax(row))
     other = 1 if top == 0 else 0
+    if np.spacing(row[top]) > np.float32(temperature) / 64:
+        # At a small floor the logits' own spacing is coarser than T (1e-8 below 9 rounds to
+        # 9.5e-7 below, z = -95): shift the row so its maximum is 0, where T is resolved.
+        row -= row[top]
     row[other] = np.float32(row[top] - np.float32(temperature))
     if row[other] == row[top]:  # a huge logit: the subtraction rounded away
         row[other] = np.nextafter(row[top], np.float32(-np.inf))

@@ -22,7 +22,7 @@ from layercheck import strategies as lcst
 from layercheck.assertions import check
 from layercheck.cases import Example
 from layercheck.gradients import GradientModel, Point, event, underflow
-from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec
+from layercheck.spec import INTEGER_INPUTS, OUTPUT_SHAPE, WIDTH, BadCall, EdgeSample, ErrorInput, LayerSpec, Region
 from reference import temperature_softmax as reference
 
 NAME = "temperature_softmax"
@@ -39,35 +39,62 @@ JACOBIAN_LIVE_Z = 700.0
 # -- examples -----------------------------------------------------------------------------------
 
 
+#: The smallest floor the layer accepts in every gate policy (float32 math): below it ``dL/dT``
+#: is NaN under XLA, and the layer rejects it (``reference.smallest_floor``).
+SMALLEST_FLOOR = reference.smallest_floor("float32")
+LARGEST_TEMPERATURE = 1e3
+
+
+#: The initial temperature's bands, drawn equally: at the floor ((0, 0)), from the floor to 1,
+#: 1 to 10, 10 to the largest.
+TEMPERATURE_BANDS = ((0.0, 0.0), (0.0, 1.0), (1.0, 10.0), (10.0, LARGEST_TEMPERATURE))
+
+
 @st.composite
-def examples(draw, *, max_rank=3, logits=None, features=None):
-    """Ranks 2 to ``max_rank``, logits up to 30 (``logits(shape)`` replaces them), temperatures
-    log-uniform in [1e-3, 1e3] with one in ten at the floor; ``features``: a strategy of the
-    last axis' width (then the inputs are (batch, width), batch 1 to 3)."""
+def examples(draw, *, max_rank=3, logits=None, features=None, floors=True):
+    """Ranks 2 to ``max_rank``, logits up to 30 (``logits(shape)`` replaces them); a third of the
+    examples at the default floor, a third below it and a third above, log-uniform over every
+    floor the gate's policies accept (7.8e-19 to 1e3: a bug that shows only at another floor is
+    still a bug); temperatures in four bands drawn equally (:data:`TEMPERATURE_BANDS`: at the
+    floor, up to 1, 1 to 10, above 10), log-uniform within each. ``floors=False`` keeps the default floor (for properties that pin their own);
+    ``features``: a strategy of the last axis' width (then the inputs are (batch, width),
+    batch 1 to 3)."""
     if features is not None:
         shape = (draw(st.integers(1, 3), label="batch"), draw(features, label="features"))
     else:
         shape = draw(lcst.input_shapes(min_rank=2, max_rank=max_rank))
     values = draw(logits(shape) if logits is not None else lcst.logits(shape))
-    temperature = draw(lcst.temperatures())
-    return Example(NAME, (shape[-1],), {"initial_temperature": temperature}, values, {}, draw(lcst.seeds()))
-
-
-#: The round trips draw the floor from here up: far below the default 1e-3, down to where
-#: float32 still holds it as a normal number (the layer rejects floors below 1.2e-38).
-SMALLEST_FLOOR = 1e-30
-LARGEST_TEMPERATURE = 1e3
+    kwargs = {}
+    floor = DEFAULT_MIN_TEMPERATURE
+    # A third each: the default floor, one below it, one above it (sampled_from, not booleans:
+    # Hypothesis's first examples are its simplest, and a 25-example run must reach all three).
+    where = draw(st.sampled_from(("default", "below", "above")), label="floor")
+    if floors and where != "default":
+        low, high = (SMALLEST_FLOOR, DEFAULT_MIN_TEMPERATURE) if where == "below" else (DEFAULT_MIN_TEMPERATURE, LARGEST_TEMPERATURE)
+        floor = kwargs["min_temperature"] = draw(lcst.temperatures(low, high), label="min_temperature")
+    # A band, then a temperature log-uniform in it: log-uniform over the whole range from a
+    # tiny floor would rarely reach above 10 in a run of 25.
+    band = draw(st.sampled_from(TEMPERATURE_BANDS), label="temperature band")
+    low, high = max(band[0], floor), band[1]
+    if band == (0.0, 0.0):
+        temperature = floor
+    elif low < high:
+        temperature = draw(lcst.temperatures(low, high), label="initial_temperature")
+    else:  # the floor lies above the band
+        temperature = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE), label="initial_temperature")
+    kwargs = {"initial_temperature": temperature, **kwargs}
+    return Example(NAME, (shape[-1],), kwargs, values, {}, draw(lcst.seeds()))
 
 
 @st.composite
 def round_trip_examples(draw):
-    """The floor drawn too, and a trained temperature that differs from the initial one (so a
-    weight that is not loaded, or an initial value that is not in the config, shows)."""
+    """The examples' floors and initial temperatures, and a trained temperature that differs from
+    the initial one (so a weight that is not loaded, or an initial value that is not in the
+    config, shows)."""
     example = draw(examples())
-    floor = draw(lcst.temperatures(SMALLEST_FLOOR, LARGEST_TEMPERATURE), label="min_temperature")
-    initial = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE), label="initial_temperature")
-    trained = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE), label="trained temperature")
-    return dataclasses.replace(example, kwargs={"initial_temperature": initial, "min_temperature": floor}, weights={"temperature": trained})
+    floor = example.kwargs.get("min_temperature", DEFAULT_MIN_TEMPERATURE)
+    trained = draw(lcst.temperatures(floor, LARGEST_TEMPERATURE).filter(lambda t: t != example.kwargs["initial_temperature"]), label="trained temperature")
+    return dataclasses.replace(example, weights={"temperature": trained})
 
 
 # -- the reference on what the layer saw --------------------------------------------------------
@@ -282,6 +309,34 @@ def after_training(adapter, layer, example, case):
     check(adapter.weight(layer, "temperature") >= floor, case, "the temperature stays at or above its floor")
 
 
+
+def _floor(example):
+    return example.kwargs.get("min_temperature", DEFAULT_MIN_TEMPERATURE)
+
+
+def _tied_maximum(example):
+    rows = dtypes.rows(example.inputs)
+    return bool(np.any(np.sum(rows == rows.max(axis=-1, keepdims=True), axis=-1) > 1))
+
+
+#: The parts of each argument's documented domain (docs/temperature_softmax.md) the examples reach.
+REGIONS = (
+    Region("min_temperature", "the default 1e-3", lambda e: "min_temperature" not in e.kwargs),
+    Region("min_temperature", "below the default", lambda e: _floor(e) < DEFAULT_MIN_TEMPERATURE),
+    Region("min_temperature", "below 1e-9", lambda e: _floor(e) < 1e-9),
+    Region("min_temperature", "above the default", lambda e: _floor(e) > DEFAULT_MIN_TEMPERATURE),
+    Region("initial_temperature", "at the floor", lambda e: e.kwargs["initial_temperature"] == _floor(e)),
+    Region("initial_temperature", "below 1", lambda e: e.kwargs["initial_temperature"] < 1.0),
+    Region("initial_temperature", "above 10", lambda e: e.kwargs["initial_temperature"] > 10.0),
+    Region("inputs", "rank 2", lambda e: e.inputs.ndim == 2),
+    Region("inputs", "rank 3", lambda e: e.inputs.ndim == 3),
+    Region("inputs", "one class", lambda e: e.inputs.shape[-1] == 1),
+    Region("inputs", "more than 16 classes", lambda e: e.inputs.shape[-1] > 16),
+    Region("inputs", "a row with a tied maximum", _tied_maximum),
+    Region("inputs", "logits beyond 10 in magnitude", lambda e: float(np.max(np.abs(e.inputs), initial=0.0)) > 10.0),
+)
+
+
 SPEC = LayerSpec(
     name=NAME,
     factory="layercheck.layers.temperature_softmax:TemperatureSoftmax",
@@ -297,4 +352,5 @@ SPEC = LayerSpec(
     after_training=after_training,
     defaults={"initial_temperature": 1.0, "min_temperature": 1e-3},
     docs="docs/temperature_softmax.md",
+    regions=REGIONS,
 )
