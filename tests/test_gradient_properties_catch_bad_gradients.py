@@ -201,3 +201,17 @@ def test_the_teacher_forced_reference_is_memory_cell_sequence_vjp():
     theirs = dict(zip(("inputs", "kernel", "recurrent_kernel"), reference.memory_cell_sequence_vjp(xs, k, r, gs)))
     for name, expected in theirs.items():
         np.testing.assert_allclose(ours[name], expected, rtol=1e-13, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("maximum", [-1.0, 1.0, -9.0, 9.0, 0.0])
+@pytest.mark.parametrize("temperature", [1e-9, 1e-3, 1.0])
+def test_the_floor_checks_put_an_entry_one_temperature_below_the_maximum(maximum, temperature):
+    """The floor checks need dL/dT to be far from 0: an entry at z = -1 in row 0. Where the
+    logits' spacing is coarser than T the row is shifted to a maximum of 0 first, for negative
+    maxima too (a soak run found -1 - 1e-9 rounded to the next float below -1, z = -120, and a
+    dL/dT of 2e-41 that float32 flushes to 0)."""
+    example = cases.Example("temperature_softmax", (2,), {}, np.array([[maximum, maximum - 3.0]], np.float32), {}, 0)
+    live = temperature_softmax_checks.with_live_temperature_gradient(example, temperature)
+    row = live.inputs[0].astype(np.float64)
+    z = (row - row.max()) / np.float64(np.float32(temperature))
+    assert np.sort(z)[-2] == pytest.approx(-1.0, rel=1e-3), (row, z)

@@ -51,7 +51,8 @@ def with_live_temperature_gradient(example, temperature):
     row = rows[0]
     top = int(np.argmax(row))
     other = 1 if top == 0 else 0
-    if np.spacing(row[top]) > np.float32(temperature) / 64:
+    # abs: np.spacing is negative for a negative maximum.
+    if abs(np.spacing(row[top])) > np.float32(temperature) / 64:
         # At a small floor the logits' own spacing is coarser than T (1e-8 below 9 rounds to
         # 9.5e-7 below, z = -95): shift the row so its maximum is 0, where T is resolved.
         row -= row[top]
