@@ -215,3 +215,21 @@ def test_the_floor_checks_put_an_entry_one_temperature_below_the_maximum(maximum
     row = live.inputs[0].astype(np.float64)
     z = (row - row.max()) / np.float64(np.float32(temperature))
     assert np.sort(z)[-2] == pytest.approx(-1.0, rel=1e-3), (row, z)
+
+
+def test_the_training_step_takes_the_layers_relu_decisions_before_the_step():
+    """Pre-activations within rounding of 0 take the layer's own ReLU side from the layer
+    itself; the training-step check must ask it before the optimizer moves the weights. A dev
+    soak run found x = -1, W = -(smallest normal): x @ W is the smallest normal, > 0, so the
+    gradient flows and the step moves W to 0.05; asked after the step, the layer said x @ W < 0
+    and the check expected no movement (a false alarm on the production layer)."""
+    tiny = np.finfo(np.float32).tiny
+    example = cases.Example(
+        layer="nonnegative_projection",
+        args=([[1.0], [-2.0], [3.0]],),
+        kwargs={},
+        inputs=np.array([[-1.0]], np.float32),
+        weights={"projection_weights": np.full((1, 3), -tiny, np.float32)},
+        seed=0,
+    )
+    gradients.check_training_step(KerasAdapter("nonnegative_projection"), example)

@@ -436,6 +436,9 @@ def check_training_step(adapter, example, *, mode="eager", seed=0, device=None, 
             check(tape.get(name) is not None, case, f"the tape gives a gradient with respect to {name!r}")
         frozen = {name: adapter.weight(layer, name).copy() for name in spec.non_trainable}
         before = {name: adapter.weight(layer, name).astype(np.float64) for name in spec.trainable}
+        # Before the step: the reference takes the layer's own side of a kink from the layer
+        # (model.decisions), and after the step its weights are no longer the ones the tape saw.
+        expected, scales = expected_over_calls(adapter, layer, point, calls_seen, outputs, cotangents, dtype)
         if spec.trainable:  # Keras's apply_gradients refuses an empty list
             optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
             optimizer.apply_gradients([(tf.constant(tape[name]), v) for name, v in zip(spec.trainable, variables)])
@@ -449,7 +452,6 @@ def check_training_step(adapter, example, *, mode="eager", seed=0, device=None, 
                 f"the optimizer step leaves the non-trainable {name!r} bit-identical",
                 f"{int(np.sum(now != value)) if now.shape == value.shape else 'shape changed:'} value(s) changed",
             )
-        expected, scales = expected_over_calls(adapter, layer, point, calls_seen, outputs, cotangents, dtype)
     gradient_tolerance = tolerances.gradient(dtype, spec, PROP_TRAINING_STEP, device)
     eps = float(np.finfo(np.float32).eps)
     for name in spec.trainable:
