@@ -39,6 +39,7 @@ from layercheck import adapters, cases, profiles, registry, tolerances
 from layercheck import strategies as lcst
 from layercheck.assertions import Case, PropertyFailure, assert_close, check, expect_clear_error, fail
 from layercheck.layers import memory_cell_checks as checks
+from layercheck.layers.memory_cell_spec import sequence_scale
 from layercheck.pytest_plugin import devices_for_config
 from reference import memory_cell as reference
 
@@ -101,10 +102,9 @@ def _reference_sequence(example, inputs=None):
 
 
 def _scale(example, inputs):
-    """``cases.error_scale`` for other inputs than the example's: |x| @ |K| + 1 @ |R| (|S| <= 1)."""
+    """``cases.error_scale`` for other inputs than the example's (the spec's ``sequence_scale``)."""
     _, kernel, recurrent_kernel = _seen(example)
-    seen_inputs = np.abs(cases.as_seen(inputs, DTYPE))
-    return np.maximum(seen_inputs @ np.abs(kernel) + np.abs(recurrent_kernel).sum(axis=0), 1.0)
+    return sequence_scale(cases.as_seen(inputs, DTYPE), kernel, recurrent_kernel)
 
 
 def _state(adapter, layer):
